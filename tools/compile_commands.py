@@ -1,0 +1,32 @@
+#!/usr/bin/python3
+"""Turns `bazel aquery --output=jsonproto` (stdin) into compile_commands.json.
+
+Usage: bazel aquery 'mnemonic("CppCompile", //...)' --output=jsonproto |
+       tools/compile_commands.py EXECUTION_ROOT > compile_commands.json
+"""
+import json
+import os
+import sys
+
+
+def main() -> None:
+    execroot = sys.argv[1]
+    workspace = os.getcwd()
+    graph = json.load(sys.stdin)
+    commands = []
+    for action in graph.get("actions", []):
+        args = action["arguments"]
+        if "-c" not in args:
+            continue
+        source = args[args.index("-c") + 1]
+        if source.startswith("external/") or source.startswith("bazel-out/"):
+            continue  # system and generated code are not linted
+        # clang-tidy does not know gcc-only flags; keep the rest as is.
+        args = [a for a in args if not a.startswith("-fno-canonical-system-headers")]
+        commands.append({"directory": execroot, "file": os.path.join(workspace, source),
+                         "arguments": args})
+    json.dump(commands, sys.stdout, indent=1)
+
+
+if __name__ == "__main__":
+    main()
