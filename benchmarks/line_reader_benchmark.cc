@@ -1,0 +1,153 @@
+// Throughput of tpslab::net::LineReader (MB/s of input, lines/s) over an
+// in-memory stream, so the figures measure the parser and the coroutine
+// round trip per read, not the kernel. Each ReadLine re-arms a Deadline, as a
+// server does.
+//
+//   ./bazelw run //benchmarks:line_reader_benchmark
+//
+// Arguments: chunk = bytes a read returns at most (1460: one Ethernet-sized
+// TCP segment per read; 8192: the reader's whole free buffer).
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/append.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "common/net/deadline.h"
+#include "common/net/line_reader.h"
+
+namespace {
+
+using tpslab::net::Deadline;
+using tpslab::net::LineReader;
+using tpslab::net::LineResult;
+
+// An AsyncReadStream serving a prepared buffer in reads of at most `chunk`
+// bytes, then eof. Completions are posted, as a socket's are.
+class MemoryStream {
+ public:
+  using executor_type = boost::asio::any_io_executor;
+
+  MemoryStream(executor_type executor, std::string_view data, std::size_t chunk)
+      : executor_(std::move(executor)), data_(data), chunk_(chunk) {}
+
+  executor_type get_executor() { return executor_; }
+
+  template <typename MutableBufferSequence, typename CompletionToken>
+  auto async_read_some(const MutableBufferSequence& buffers, CompletionToken&& token) {
+    return boost::asio::async_initiate<CompletionToken,
+                                       void(boost::system::error_code, std::size_t)>(
+        [this](auto handler, const MutableBufferSequence& buffers) {
+          boost::system::error_code ec;
+          std::size_t n = 0;
+          if (position_ == data_.size()) {
+            ec = boost::asio::error::eof;
+          } else {
+            const std::size_t available = std::min(chunk_, data_.size() - position_);
+            n = boost::asio::buffer_copy(buffers,
+                                         boost::asio::buffer(data_.data() + position_, available));
+            position_ += n;
+          }
+          boost::asio::post(executor_, boost::asio::append(std::move(handler), ec, n));
+        },
+        token, buffers);
+  }
+
+  // Nothing is ever pending.
+  void cancel() {}
+
+  void Rewind() { position_ = 0; }
+
+ private:
+  executor_type executor_;
+  std::string_view data_;
+  std::size_t chunk_;
+  std::size_t position_ = 0;
+};
+
+// About 1 MiB of typical FTP control traffic: ~17 bytes a command.
+std::string FtpCommands() {
+  static constexpr std::string_view kCommands[] = {
+      "USER anonymous\r\n",
+      "PASS guest@example\r\n",
+      "CWD /pub/data/2024\r\n",
+      "TYPE I\r\n",
+      "PASV\r\n",
+      "SIZE file-000123.bin\r\n",
+      "RETR file-000123.bin\r\n",
+      "STOR upload-42.dat\r\n",
+  };
+  std::string data;
+  while (data.size() < (1u << 20)) {
+    for (std::string_view command : kCommands) data += command;
+  }
+  return data;
+}
+
+// About 1 MiB of 1 KiB lines (1022 bytes + CRLF), e.g. long HTTP headers.
+std::string LongLines() {
+  std::string line(1022, 'h');
+  line += "\r\n";
+  std::string data;
+  while (data.size() < (1u << 20)) data += line;
+  return data;
+}
+
+boost::asio::awaitable<void> ReadAllLines(LineReader& reader, MemoryStream& stream,
+                                          Deadline& deadline, std::int64_t& lines) {
+  for (;;) {
+    deadline.ExpiresAfter(std::chrono::seconds(30));
+    const LineResult result = co_await reader.ReadLine(stream, deadline);
+    if (result.error) break;
+    benchmark::DoNotOptimize(result.line.data());
+    ++lines;
+  }
+  deadline.ExpiresNever();  // Leaves no timer behind, so run() returns.
+}
+
+void RunLineReader(benchmark::State& state, const std::string& data) {
+  boost::asio::io_context context(1);
+  MemoryStream stream(context.get_executor(), data, static_cast<std::size_t>(state.range(0)));
+  Deadline deadline(context.get_executor(), stream);
+  LineReader reader;  // Default 8 KiB limit.
+  std::int64_t lines = 0;
+  for (auto _ : state) {
+    stream.Rewind();
+    boost::asio::co_spawn(context, ReadAllLines(reader, stream, deadline, lines),
+                          boost::asio::detached);
+    context.run();
+    context.restart();
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(data.size()));
+  state.SetItemsProcessed(lines);
+}
+
+void BM_LineReaderFtpCommands(benchmark::State& state) {
+  static const std::string data = FtpCommands();
+  RunLineReader(state, data);
+}
+BENCHMARK(BM_LineReaderFtpCommands)->ArgName("chunk")->Arg(1460)->Arg(8192);
+
+void BM_LineReaderLongLines(benchmark::State& state) {
+  static const std::string data = LongLines();
+  RunLineReader(state, data);
+}
+BENCHMARK(BM_LineReaderLongLines)->ArgName("chunk")->Arg(1460)->Arg(8192);
+
+}  // namespace
+
+BENCHMARK_MAIN();
