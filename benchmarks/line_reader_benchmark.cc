@@ -9,17 +9,11 @@
 // TCP segment per read; 8192: the reader's whole free buffer).
 #include <benchmark/benchmark.h>
 
-#include <algorithm>
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/append.hpp>
-#include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/buffer.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -29,6 +23,7 @@
 
 #include "common/net/deadline.h"
 #include "common/net/line_reader.h"
+#include "common/net/test_util.h"
 
 namespace {
 
@@ -36,48 +31,8 @@ using tpslab::net::Deadline;
 using tpslab::net::LineReader;
 using tpslab::net::LineResult;
 
-// An AsyncReadStream serving a prepared buffer in reads of at most `chunk`
-// bytes, then eof. Completions are posted, as a socket's are.
-class MemoryStream {
- public:
-  using executor_type = boost::asio::any_io_executor;
-
-  MemoryStream(executor_type executor, std::string_view data, std::size_t chunk)
-      : executor_(std::move(executor)), data_(data), chunk_(chunk) {}
-
-  executor_type get_executor() { return executor_; }
-
-  template <typename MutableBufferSequence, typename CompletionToken>
-  auto async_read_some(const MutableBufferSequence& buffers, CompletionToken&& token) {
-    return boost::asio::async_initiate<CompletionToken,
-                                       void(boost::system::error_code, std::size_t)>(
-        [this](auto handler, const MutableBufferSequence& buffers) {
-          boost::system::error_code ec;
-          std::size_t n = 0;
-          if (position_ == data_.size()) {
-            ec = boost::asio::error::eof;
-          } else {
-            const std::size_t available = std::min(chunk_, data_.size() - position_);
-            n = boost::asio::buffer_copy(buffers,
-                                         boost::asio::buffer(data_.data() + position_, available));
-            position_ += n;
-          }
-          boost::asio::post(executor_, boost::asio::append(std::move(handler), ec, n));
-        },
-        token, buffers);
-  }
-
-  // Nothing is ever pending.
-  void cancel() {}
-
-  void Rewind() { position_ = 0; }
-
- private:
-  executor_type executor_;
-  std::string_view data_;
-  std::size_t chunk_;
-  std::size_t position_ = 0;
-};
+// Serves the prepared input in chunks of at most `chunk` bytes, then eof.
+using MemoryStream = tpslab::net::testing::ChunkedStream;
 
 // About 1 MiB of typical FTP control traffic: ~17 bytes a command.
 std::string FtpCommands() {

@@ -102,6 +102,9 @@ class ChunkedStream {
   // Nothing is ever pending: completions are posted at once.
   void cancel() {}
 
+  // Starts over at the first byte (benchmarks read the same data again).
+  void Rewind() { position_ = 0; }
+
   // Reads started so far.
   int reads() const { return reads_; }
   // Bytes handed out so far.
