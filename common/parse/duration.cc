@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/parse/decimal.h"
 #include "common/parse/quote.h"
 
 namespace tpslab::parse {
@@ -95,31 +96,9 @@ absl::StatusOr<std::chrono::nanoseconds> ParseDuration(std::string_view input) {
   while (i < text.size()) {
     const size_t part_begin = i;
     // [digits] ["." [digits]], at least one digit in all.
-    uint64_t whole = 0;
-    bool whole_overflow = false;
-    while (i < text.size() && IsDigit(text[i])) {
-      const uint64_t digit = static_cast<uint64_t>(text[i] - '0');
-      if (whole > (std::numeric_limits<uint64_t>::max() - digit) / 10) whole_overflow = true;
-      whole = whole * 10 + digit;
-      ++i;
-    }
-    bool any_digits = i > part_begin;
-    uint64_t fraction = 0;
-    uint64_t scale = 1;
-    if (i < text.size() && text[i] == '.') {
-      ++i;
-      int kept = 0;
-      while (i < text.size() && IsDigit(text[i])) {
-        if (kept < kMaxFractionDigits) {
-          fraction = fraction * 10 + static_cast<uint64_t>(text[i] - '0');
-          scale *= 10;
-          ++kept;
-        }
-        any_digits = true;
-        ++i;
-      }
-    }
-    if (!any_digits) {
+    const Decimal d =
+        ScanDecimal(std::string_view(text.data(), text.size()), &i, kMaxFractionDigits);
+    if (!d.any_digits) {
       if (i > part_begin) {
         return Invalid(text, absl::StrCat("expected digits around '.' ", At(part_begin)));
       }
@@ -148,13 +127,13 @@ absl::StatusOr<std::chrono::nanoseconds> ParseDuration(std::string_view input) {
                                         At(unit_begin), " (valid units: ", kUnitList, ")"));
     }
 
-    if (whole_overflow || whole > kMaxMagnitude / unit->nanos) {
+    if (d.whole_overflow || d.whole > kMaxMagnitude / unit->nanos) {
       return Invalid(text, OverflowDetail());
     }
-    uint64_t value = whole * unit->nanos;
+    uint64_t value = d.whole * unit->nanos;
     // fraction < 10^18 and nanos <= 8.64e13, so the product fits in 128 bits.
     const auto fraction_nanos =
-        static_cast<uint64_t>(static_cast<unsigned __int128>(fraction) * unit->nanos / scale);
+        static_cast<uint64_t>(static_cast<unsigned __int128>(d.fraction) * unit->nanos / d.scale);
     if (value > kMaxMagnitude - fraction_nanos) return Invalid(text, OverflowDetail());
     value += fraction_nanos;
     if (total > kMaxMagnitude - value) return Invalid(text, OverflowDetail());

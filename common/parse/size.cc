@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/parse/decimal.h"
 #include "common/parse/quote.h"
 
 namespace tpslab::parse {
@@ -23,8 +24,6 @@ absl::Status Invalid(absl::string_view text, absl::string_view detail) {
 }
 
 std::string At(size_t index) { return absl::StrCat("at position ", index + 1); }
-
-bool IsDigit(char c) { return absl::ascii_isdigit(static_cast<unsigned char>(c)); }
 
 uint64_t Power(uint64_t base, size_t exponent) {
   uint64_t result = 1;
@@ -59,31 +58,8 @@ absl::StatusOr<uint64_t> ParseSize(std::string_view input) {
   if (text[0] == '-') return Invalid(text, "negative sizes are not allowed");
 
   size_t i = 0;
-  uint64_t whole = 0;
-  bool overflow = false;
-  while (i < text.size() && IsDigit(text[i])) {
-    const uint64_t digit = static_cast<uint64_t>(text[i] - '0');
-    if (whole > (std::numeric_limits<uint64_t>::max() - digit) / 10) overflow = true;
-    whole = whole * 10 + digit;
-    ++i;
-  }
-  bool any_digits = i > 0;
-  uint64_t fraction = 0;
-  uint64_t scale = 1;
-  if (i < text.size() && text[i] == '.') {
-    ++i;
-    int kept = 0;
-    while (i < text.size() && IsDigit(text[i])) {
-      if (kept < kMaxFractionDigits) {
-        fraction = fraction * 10 + static_cast<uint64_t>(text[i] - '0');
-        scale *= 10;
-        ++kept;
-      }
-      any_digits = true;
-      ++i;
-    }
-  }
-  if (!any_digits) {
+  const Decimal d = ScanDecimal(input, &i, kMaxFractionDigits);
+  if (!d.any_digits) {
     if (i > 0) return Invalid(text, "expected digits around '.' at position 1");
     return Invalid(text, absl::StrCat("expected a number at position 1, found ",
                                       QuoteForError(text.substr(0, 1))));
@@ -103,14 +79,14 @@ absl::StatusOr<uint64_t> ParseSize(std::string_view input) {
   std::string error;
   const uint64_t multiplier = UnitMultiplier(unit, &error);
   if (multiplier == 0) return Invalid(text, error);
-  if (multiplier == 1 && fraction != 0) {
+  if (multiplier == 1 && d.fraction != 0) {
     return Invalid(text, absl::StrCat("a fractional number of bytes (", text.substr(0, number_end),
                                       ") needs a unit such as KiB; sizes are whole bytes"));
   }
 
-  const auto total = static_cast<unsigned __int128>(whole) * multiplier +
-                     static_cast<unsigned __int128>(fraction) * multiplier / scale;
-  if (overflow || total > std::numeric_limits<uint64_t>::max()) {
+  const auto total = static_cast<unsigned __int128>(d.whole) * multiplier +
+                     static_cast<unsigned __int128>(d.fraction) * multiplier / d.scale;
+  if (d.whole_overflow || total > std::numeric_limits<uint64_t>::max()) {
     return Invalid(text,
                    absl::StrCat("exceeds the largest size, ", std::numeric_limits<uint64_t>::max(),
                                 " bytes (just under 16EiB)"));
