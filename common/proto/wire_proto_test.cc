@@ -52,8 +52,7 @@ TEST(WireProtoTest, UnknownEnumNameInJsonIsAnErrorNamingIt) {
 }
 
 TEST(WireProtoTest, CoordinatorServiceHasTheRpcsAgentsUse) {
-  const auto* service =
-      RegisterRequest::descriptor()->file()->FindServiceByName("Coordinator");
+  const auto* service = RegisterRequest::descriptor()->file()->FindServiceByName("Coordinator");
   ASSERT_NE(service, nullptr);
   ASSERT_NE(service->FindMethodByName("Register"), nullptr);
   const auto* stream = service->FindMethodByName("Stream");
