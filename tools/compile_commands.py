@@ -22,7 +22,10 @@ def main() -> None:
         if source.startswith("external/") or source.startswith("bazel-out/"):
             continue  # system and generated code are not linted
         # clang-tidy does not know gcc-only flags; keep the rest as is.
-        args = [a for a in args if not a.startswith("-fno-canonical-system-headers")]
+        args = [a for a in args
+                if not a.startswith("-fno-canonical-system-headers")
+                and not a.startswith("-D__DATE__") and not a.startswith("-D__TIME__")
+                and not a.startswith("-D__TIMESTAMP__")]
         commands.append({"directory": execroot, "file": os.path.join(workspace, source),
                          "arguments": args})
     json.dump(commands, sys.stdout, indent=1)

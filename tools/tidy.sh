@@ -14,4 +14,4 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 if (($#)); then files=("$@"); else
   mapfile -t files < <(git ls-files '*.cc' | grep -v '^third_party/')
 fi
-clang-tidy -p . --quiet "${files[@]}"
+clang-tidy -p . --quiet --config-file=.clang-tidy "${files[@]}"
