@@ -26,8 +26,12 @@ def main() -> None:
                 if not a.startswith("-fno-canonical-system-headers")
                 and not a.startswith("-D__DATE__") and not a.startswith("-D__TIME__")
                 and not a.startswith("-D__TIMESTAMP__")]
-        commands.append({"directory": execroot, "file": os.path.join(workspace, source),
-                         "arguments": args})
+        # Sources by their path in the workspace (the execroot's symlink
+        # forest only covers what the last build needed); includes and
+        # generated files resolve from the execroot.
+        absolute = os.path.join(workspace, source)
+        args = [absolute if a == source else a for a in args]
+        commands.append({"directory": execroot, "file": absolute, "arguments": args})
     json.dump(commands, sys.stdout, indent=1)
 
 
