@@ -1,0 +1,738 @@
+#include "analyzer/run_store.h"
+
+#include <google/protobuf/util/time_util.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/str_format.h"
+#include "common/metrics/hdr_codec.h"
+
+namespace tpslab::analyzer {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+constexpr int kSchemaVersion = 1;
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS runs (
+  run_id TEXT PRIMARY KEY,
+  name TEXT NOT NULL DEFAULT '',
+  state INTEGER NOT NULL DEFAULT 0,
+  created_ns INTEGER NOT NULL DEFAULT 0,
+  started_ns INTEGER NOT NULL DEFAULT 0,
+  ended_ns INTEGER NOT NULL DEFAULT 0,
+  scenario_json TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS agents (
+  source_id TEXT PRIMARY KEY,
+  kind INTEGER NOT NULL DEFAULT 0,
+  hostname TEXT NOT NULL DEFAULT '',
+  version TEXT NOT NULL DEFAULT '',
+  threads INTEGER NOT NULL DEFAULT 0,
+  clock_offset_ns INTEGER NOT NULL DEFAULT 0,
+  round_trip_ns INTEGER NOT NULL DEFAULT 0,
+  registered_ns INTEGER NOT NULL DEFAULT 0,
+  last_seen_ns INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS sources (
+  source_id TEXT PRIMARY KEY,
+  acked INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS samples (
+  id INTEGER PRIMARY KEY,
+  source_id TEXT NOT NULL,
+  sequence INTEGER NOT NULL,
+  run_id TEXT NOT NULL DEFAULT '',
+  time_ns INTEGER NOT NULL DEFAULT 0,
+  received_ns INTEGER NOT NULL DEFAULT 0,
+  kind TEXT NOT NULL,
+  payload BLOB NOT NULL,
+  UNIQUE (source_id, sequence)
+);
+CREATE INDEX IF NOT EXISTS samples_by_run ON samples (run_id, kind, time_ns);
+CREATE TABLE IF NOT EXISTS load_ops (
+  sample_id INTEGER NOT NULL REFERENCES samples (id),
+  run_id TEXT NOT NULL,
+  source_id TEXT NOT NULL,
+  start_ns INTEGER NOT NULL,
+  end_ns INTEGER NOT NULL,
+  stage INTEGER NOT NULL,
+  active_users INTEGER NOT NULL,
+  is_step INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  count INTEGER NOT NULL,
+  errors INTEGER NOT NULL,
+  p50_us INTEGER NOT NULL,
+  p90_us INTEGER NOT NULL,
+  p99_us INTEGER NOT NULL,
+  max_us INTEGER NOT NULL,
+  mean_us REAL NOT NULL,
+  histogram BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS load_ops_by_run ON load_ops (run_id, end_ns);
+CREATE TABLE IF NOT EXISTS host_samples (
+  sample_id INTEGER NOT NULL REFERENCES samples (id),
+  run_id TEXT NOT NULL,
+  source_id TEXT NOT NULL,
+  time_ns INTEGER NOT NULL,
+  hostname TEXT NOT NULL,
+  cores INTEGER NOT NULL,
+  cpu_busy_s REAL NOT NULL,
+  cpu_total_s REAL NOT NULL,
+  load1 REAL NOT NULL,
+  net_rx_bytes INTEGER NOT NULL,
+  net_tx_bytes INTEGER NOT NULL,
+  disk_io_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS host_samples_by_run ON host_samples (run_id, time_ns);
+CREATE TABLE IF NOT EXISTS process_samples (
+  sample_id INTEGER NOT NULL REFERENCES samples (id),
+  run_id TEXT NOT NULL,
+  source_id TEXT NOT NULL,
+  time_ns INTEGER NOT NULL,
+  selector TEXT NOT NULL,
+  pid INTEGER NOT NULL,
+  cpu_user_s REAL NOT NULL,
+  cpu_system_s REAL NOT NULL,
+  rss_bytes INTEGER NOT NULL,
+  threads INTEGER NOT NULL,
+  open_fds INTEGER NOT NULL,
+  voluntary_ctx INTEGER NOT NULL,
+  involuntary_ctx INTEGER NOT NULL,
+  alive INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS process_samples_by_run ON process_samples (run_id, time_ns);
+CREATE TABLE IF NOT EXISTS check_states (
+  sample_id INTEGER NOT NULL REFERENCES samples (id),
+  run_id TEXT NOT NULL,
+  source_id TEXT NOT NULL,
+  time_ns INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  state INTEGER NOT NULL,
+  previous_state INTEGER NOT NULL,
+  output TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS drops (
+  source_id TEXT NOT NULL,
+  first INTEGER NOT NULL,
+  last INTEGER NOT NULL,
+  newly INTEGER NOT NULL,
+  time_ns INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS drops_by_source ON drops (source_id, last);
+CREATE TABLE IF NOT EXISTS findings (
+  id INTEGER PRIMARY KEY,
+  run_id TEXT NOT NULL,
+  time_ns INTEGER NOT NULL,
+  severity TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  message TEXT NOT NULL
+);
+)sql";
+
+const char* KindOf(const v1::AgentMessage& m) {
+  switch (m.payload_case()) {
+    case v1::AgentMessage::kLoad:
+      return "load";
+    case v1::AgentMessage::kHost:
+      return "host";
+    case v1::AgentMessage::kProcess:
+      return "process";
+    case v1::AgentMessage::kCheck:
+      return "check";
+    case v1::AgentMessage::kDrops:
+      return "drops";
+    case v1::AgentMessage::PAYLOAD_NOT_SET:
+      break;
+  }
+  return "empty";
+}
+
+int64_t TimeOf(const v1::AgentMessage& m) {
+  switch (m.payload_case()) {
+    case v1::AgentMessage::kLoad:
+      return TimeUtil::TimestampToNanoseconds(m.load().end());
+    case v1::AgentMessage::kHost:
+      return TimeUtil::TimestampToNanoseconds(m.host().time());
+    case v1::AgentMessage::kProcess:
+      return TimeUtil::TimestampToNanoseconds(m.process().time());
+    case v1::AgentMessage::kCheck:
+      return TimeUtil::TimestampToNanoseconds(m.check().time());
+    default:
+      return 0;
+  }
+}
+
+int64_t ToInt64(uint64_t v) {
+  return v > static_cast<uint64_t>(INT64_MAX) ? INT64_MAX : static_cast<int64_t>(v);
+}
+
+}  // namespace
+
+// A prepared statement, reset after each use by its owner.
+class RunStore::Statement {
+ public:
+  explicit Statement(sqlite3_stmt* stmt) : stmt_(stmt) {}
+  ~Statement() { sqlite3_finalize(stmt_); }
+
+  Statement& Bind(int i, int64_t v) {
+    sqlite3_bind_int64(stmt_, i, v);
+    return *this;
+  }
+  Statement& Bind(int i, double v) {
+    sqlite3_bind_double(stmt_, i, v);
+    return *this;
+  }
+  Statement& Bind(int i, std::string_view v) {
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Statement& BindBlob(int i, std::string_view v) {
+    sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  // sqlite3_step: SQLITE_ROW, SQLITE_DONE or an error code.
+  int Step() { return sqlite3_step(stmt_); }
+  void Reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+  double Double(int col) const { return sqlite3_column_double(stmt_, col); }
+  std::string Text(int col) const {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_blob(stmt_, col));
+    return p ? std::string(p, sqlite3_column_bytes(stmt_, col)) : std::string();
+  }
+
+ private:
+  sqlite3_stmt* stmt_;
+};
+
+RunStore::RunStore(std::string path, sqlite3* db) : path_(std::move(path)), db_(db) {}
+
+RunStore::~RunStore() {
+  statements_.clear();
+  sqlite3_close_v2(db_);
+}
+
+absl::StatusOr<std::unique_ptr<RunStore>> RunStore::Open(const std::string& path) {
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &db,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                                 nullptr);
+  if (rc != SQLITE_OK) {
+    std::string message = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close_v2(db);
+    return absl::UnavailableError(
+        absl::StrFormat("cannot open database %s: %s", path, message));
+  }
+  std::unique_ptr<RunStore> store(new RunStore(path, db));
+  if (absl::Status s = store->Init(); !s.ok()) return s;
+  return store;
+}
+
+absl::Status RunStore::Error(std::string_view what) const {
+  return absl::InternalError(
+      absl::StrFormat("database %s: %s: %s", path_, what, sqlite3_errmsg(db_)));
+}
+
+absl::Status RunStore::Exec(const char* sql) {
+  char* error = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &error) != SQLITE_OK) {
+    std::string message = error ? error : "unknown error";
+    sqlite3_free(error);
+    return absl::InternalError(absl::StrFormat("database %s: %s", path_, message));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RunStore::Init() {
+  sqlite3_busy_timeout(db_, 5000);
+  // WAL: readers (sqlite3 CLI, the HTTP API) never block the ingest writer.
+  // synchronous=NORMAL: a commit survives a process crash; only a power loss
+  // can lose the latest transactions.
+  if (absl::Status s = Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"); !s.ok()) {
+    return s;
+  }
+  int64_t version = 0;
+  {
+    absl::StatusOr<Statement*> st = Prepare("PRAGMA user_version");
+    if (!st.ok()) return st.status();
+    if ((*st)->Step() == SQLITE_ROW) version = (*st)->Int(0);
+    (*st)->Reset();
+  }
+  if (version > kSchemaVersion) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "database %s has schema version %d; this analyzer knows up to %d", path_, version,
+        kSchemaVersion));
+  }
+  if (absl::Status s = Exec(kSchema); !s.ok()) return s;
+  return Exec("PRAGMA user_version = 1");
+}
+
+absl::StatusOr<RunStore::Statement*> RunStore::Prepare(const char* sql) {
+  for (auto& [key, statement] : statements_) {
+    if (key == sql) return statement.get();
+  }
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK) {
+    return Error(absl::StrFormat("cannot prepare '%s'", sql));
+  }
+  statements_.emplace_back(sql, std::make_unique<Statement>(stmt));
+  return statements_.back().second.get();
+}
+
+absl::Status RunStore::Done(Statement& statement, std::string_view what) {
+  const int rc = statement.Step();
+  statement.Reset();
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return Error(what);
+  return absl::OkStatus();
+}
+
+absl::Status RunStore::InTransaction(const std::function<absl::Status(Writer&)>& body) {
+  std::lock_guard lock(mutex_);
+  if (absl::Status s = Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
+  Writer writer(*this);
+  absl::Status status = body(writer);
+  if (status.ok()) status = Exec("COMMIT");
+  if (!status.ok()) {
+    Exec("ROLLBACK").IgnoreError();  // Fails harmlessly if COMMIT already ended it.
+  }
+  return status;
+}
+
+absl::StatusOr<bool> RunStore::Writer::InsertSample(const v1::AgentMessage& m,
+                                                    std::string_view run_id,
+                                                    int64_t received_ns) {
+  RunStore& s = store_;
+  if (!m.run_id().empty()) run_id = m.run_id();
+  const int64_t time_ns = TimeOf(m);
+  absl::StatusOr<Statement*> insert = s.Prepare(
+      "INSERT OR IGNORE INTO samples (source_id, sequence, run_id, time_ns, received_ns, kind, "
+      "payload) VALUES (?, ?, ?, ?, ?, ?, ?)");
+  if (!insert.ok()) return insert.status();
+  std::string payload;
+  m.SerializeToString(&payload);
+  (*insert)
+      ->Bind(1, m.source_id())
+      .Bind(2, ToInt64(m.sequence()))
+      .Bind(3, run_id)
+      .Bind(4, time_ns)
+      .Bind(5, received_ns)
+      .Bind(6, std::string_view(KindOf(m)))
+      .BindBlob(7, payload);
+  {
+    const int rc = (*insert)->Step();
+    (*insert)->Reset();
+    if (rc != SQLITE_DONE) return s.Error("insert sample");
+  }
+  if (sqlite3_changes(s.db_) == 0) return false;  // Already stored.
+  const int64_t sample_id = sqlite3_last_insert_rowid(s.db_);
+
+  if (m.has_load()) {
+    const v1::LoadInterval& load = m.load();
+    absl::StatusOr<Statement*> op = s.Prepare(
+        "INSERT INTO load_ops (sample_id, run_id, source_id, start_ns, end_ns, stage, "
+        "active_users, is_step, name, count, errors, p50_us, p90_us, p99_us, max_us, mean_us, "
+        "histogram) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    if (!op.ok()) return op.status();
+    const auto add = [&](const v1::OperationStats& stats, bool is_step) -> absl::Status {
+      int64_t p50 = 0, p90 = 0, p99 = 0;
+      absl::StatusOr<metrics::HdrHistogram> h = metrics::FromProto(stats.latency());
+      if (h.ok()) {
+        p50 = h->ValueAtPercentile(50);
+        p90 = h->ValueAtPercentile(90);
+        p99 = h->ValueAtPercentile(99);
+      }
+      (*op)
+          ->Bind(1, sample_id)
+          .Bind(2, run_id)
+          .Bind(3, m.source_id())
+          .Bind(4, int64_t{TimeUtil::TimestampToNanoseconds(load.start())})
+          .Bind(5, int64_t{TimeUtil::TimestampToNanoseconds(load.end())})
+          .Bind(6, int64_t{load.stage()})
+          .Bind(7, int64_t{load.active_users()})
+          .Bind(8, int64_t{is_step})
+          .Bind(9, stats.name())
+          .Bind(10, ToInt64(stats.count()))
+          .Bind(11, ToInt64(stats.errors()))
+          .Bind(12, p50)
+          .Bind(13, p90)
+          .Bind(14, p99)
+          .Bind(15, int64_t{stats.latency().max()})
+          .Bind(16, stats.latency().mean())
+          .BindBlob(17, stats.latency().encoded());
+      if (absl::Status done = s.Done(**op, "insert load_ops"); !done.ok()) return done;
+      return absl::OkStatus();
+    };
+    for (const auto& t : load.transactions()) {
+      if (absl::Status st = add(t, false); !st.ok()) return st;
+    }
+    for (const auto& t : load.steps()) {
+      if (absl::Status st = add(t, true); !st.ok()) return st;
+    }
+  } else if (m.has_host()) {
+    const v1::HostSample& host = m.host();
+    double busy = 0, total = 0;
+    int64_t cores = 0;
+    for (const v1::CpuTimes& c : host.cpus()) {
+      if (c.cpu() != "total") {
+        ++cores;
+        continue;
+      }
+      busy = c.user() + c.nice() + c.system() + c.irq() + c.softirq() + c.steal();
+      total = busy + c.idle() + c.iowait();
+    }
+    int64_t rx = 0, tx = 0, io_ms = 0;
+    for (const v1::NetInterface& i : host.interfaces()) {
+      rx += ToInt64(i.rx_bytes());
+      tx += ToInt64(i.tx_bytes());
+    }
+    for (const v1::Disk& d : host.disks()) io_ms = std::max(io_ms, ToInt64(d.io_time_ms()));
+    absl::StatusOr<Statement*> st = s.Prepare(
+        "INSERT INTO host_samples (sample_id, run_id, source_id, time_ns, hostname, cores, "
+        "cpu_busy_s, cpu_total_s, load1, net_rx_bytes, net_tx_bytes, disk_io_ms) VALUES (?, ?, "
+        "?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    if (!st.ok()) return st.status();
+    (*st)
+        ->Bind(1, sample_id)
+        .Bind(2, run_id)
+        .Bind(3, m.source_id())
+        .Bind(4, time_ns)
+        .Bind(5, host.hostname())
+        .Bind(6, cores)
+        .Bind(7, busy)
+        .Bind(8, total)
+        .Bind(9, host.load1())
+        .Bind(10, rx)
+        .Bind(11, tx)
+        .Bind(12, io_ms);
+    if (absl::Status done = s.Done(**st, "insert host_samples"); !done.ok()) return done;
+  } else if (m.has_process()) {
+    const v1::ProcessSample& p = m.process();
+    absl::StatusOr<Statement*> st = s.Prepare(
+        "INSERT INTO process_samples (sample_id, run_id, source_id, time_ns, selector, pid, "
+        "cpu_user_s, cpu_system_s, rss_bytes, threads, open_fds, voluntary_ctx, "
+        "involuntary_ctx, alive) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    if (!st.ok()) return st.status();
+    (*st)
+        ->Bind(1, sample_id)
+        .Bind(2, run_id)
+        .Bind(3, m.source_id())
+        .Bind(4, time_ns)
+        .Bind(5, p.selector())
+        .Bind(6, int64_t{p.pid()})
+        .Bind(7, p.cpu_user_seconds())
+        .Bind(8, p.cpu_system_seconds())
+        .Bind(9, ToInt64(p.rss_bytes()))
+        .Bind(10, int64_t{p.threads()})
+        .Bind(11, int64_t{p.open_fds()})
+        .Bind(12, ToInt64(p.voluntary_ctx_switches()))
+        .Bind(13, ToInt64(p.involuntary_ctx_switches()))
+        .Bind(14, int64_t{p.alive()});
+    if (absl::Status done = s.Done(**st, "insert process_samples"); !done.ok()) return done;
+  } else if (m.has_check()) {
+    const v1::CheckResult& c = m.check();
+    absl::StatusOr<Statement*> st = s.Prepare(
+        "INSERT INTO check_states (sample_id, run_id, source_id, time_ns, name, state, "
+        "previous_state, output) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    if (!st.ok()) return st.status();
+    (*st)
+        ->Bind(1, sample_id)
+        .Bind(2, run_id)
+        .Bind(3, m.source_id())
+        .Bind(4, time_ns)
+        .Bind(5, c.name())
+        .Bind(6, int64_t{c.state()})
+        .Bind(7, int64_t{c.previous_state()})
+        .Bind(8, c.output());
+    if (absl::Status done = s.Done(**st, "insert check_states"); !done.ok()) return done;
+  }
+  return true;
+}
+
+absl::Status RunStore::Writer::SetAcked(std::string_view source_id, uint64_t acked) {
+  RunStore& s = store_;
+  absl::StatusOr<Statement*> st = s.Prepare(
+      "INSERT INTO sources (source_id, acked) VALUES (?, ?) ON CONFLICT (source_id) DO UPDATE "
+      "SET acked = MAX(acked, excluded.acked)");
+  if (!st.ok()) return st.status();
+  (*st)->Bind(1, source_id).Bind(2, ToInt64(acked));
+  if (absl::Status done = s.Done(**st, "update acked sequence"); !done.ok()) return done;
+  return absl::OkStatus();
+}
+
+absl::Status RunStore::Writer::InsertDrop(std::string_view source_id, uint64_t first,
+                                          uint64_t last, uint64_t newly, int64_t time_ns) {
+  RunStore& s = store_;
+  absl::StatusOr<Statement*> st = s.Prepare(
+      "INSERT INTO drops (source_id, first, last, newly, time_ns) VALUES (?, ?, ?, ?, ?)");
+  if (!st.ok()) return st.status();
+  (*st)
+      ->Bind(1, source_id)
+      .Bind(2, ToInt64(first))
+      .Bind(3, ToInt64(last))
+      .Bind(4, ToInt64(newly))
+      .Bind(5, time_ns);
+  if (absl::Status done = s.Done(**st, "insert drop"); !done.ok()) return done;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> RunStore::Writer::InsertFinding(const FindingRecord& f) {
+  RunStore& s = store_;
+  absl::StatusOr<Statement*> st = s.Prepare(
+      "INSERT INTO findings (run_id, time_ns, severity, kind, message) VALUES (?, ?, ?, ?, ?)");
+  if (!st.ok()) return st.status();
+  (*st)->Bind(1, f.run_id).Bind(2, f.time_ns).Bind(3, f.severity).Bind(4, f.kind).Bind(
+      5, f.message);
+  if (absl::Status done = s.Done(**st, "insert finding"); !done.ok()) return done;
+  return sqlite3_last_insert_rowid(s.db_);
+}
+
+absl::StatusOr<uint64_t> RunStore::Acked(std::string_view source_id) {
+  std::lock_guard lock(mutex_);
+  absl::StatusOr<Statement*> st = Prepare("SELECT acked FROM sources WHERE source_id = ?");
+  if (!st.ok()) return st.status();
+  (*st)->Bind(1, source_id);
+  uint64_t acked = 0;
+  const int rc = (*st)->Step();
+  if (rc == SQLITE_ROW) acked = static_cast<uint64_t>((*st)->Int(0));
+  (*st)->Reset();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Error("read acked sequence");
+  return acked;
+}
+
+absl::StatusOr<agent::SequenceTracker> RunStore::RestoreTracker(std::string_view source_id) {
+  absl::StatusOr<uint64_t> acked = Acked(source_id);
+  if (!acked.ok()) return acked.status();
+  agent::SequenceTracker tracker(*acked);
+  std::lock_guard lock(mutex_);
+  // Dropped ranges first: the stored sequences inside them then count as
+  // duplicates, as they did when they arrived.
+  {
+    absl::StatusOr<Statement*> st =
+        Prepare("SELECT first, last FROM drops WHERE source_id = ? AND last > ? ORDER BY rowid");
+    if (!st.ok()) return st.status();
+    (*st)->Bind(1, source_id).Bind(2, ToInt64(*acked));
+    int rc;
+    while ((rc = (*st)->Step()) == SQLITE_ROW) {
+      tracker.MarkDropped(static_cast<uint64_t>((*st)->Int(0)),
+                          static_cast<uint64_t>((*st)->Int(1)));
+    }
+    (*st)->Reset();
+    if (rc != SQLITE_DONE) return Error("read dropped ranges");
+  }
+  {
+    absl::StatusOr<Statement*> st = Prepare(
+        "SELECT sequence FROM samples WHERE source_id = ? AND sequence > ? ORDER BY sequence");
+    if (!st.ok()) return st.status();
+    (*st)->Bind(1, source_id).Bind(2, ToInt64(*acked));
+    int rc;
+    while ((rc = (*st)->Step()) == SQLITE_ROW) {
+      tracker.Accept(static_cast<uint64_t>((*st)->Int(0)));
+    }
+    (*st)->Reset();
+    if (rc != SQLITE_DONE) return Error("read stored sequences");
+  }
+  return tracker;
+}
+
+absl::Status RunStore::CreateRun(const RunRecord& run) {
+  std::lock_guard lock(mutex_);
+  absl::StatusOr<Statement*> st = Prepare(
+      "INSERT INTO runs (run_id, name, state, created_ns, started_ns, ended_ns, scenario_json) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?)");
+  if (!st.ok()) return st.status();
+  (*st)
+      ->Bind(1, run.run_id)
+      .Bind(2, run.name)
+      .Bind(3, int64_t{run.state})
+      .Bind(4, run.created_ns)
+      .Bind(5, run.started_ns)
+      .Bind(6, run.ended_ns)
+      .Bind(7, run.scenario_json);
+  const int rc = (*st)->Step();
+  (*st)->Reset();
+  if (rc == SQLITE_CONSTRAINT) {
+    return absl::AlreadyExistsError(absl::StrFormat("run '%s' already exists", run.run_id));
+  }
+  if (rc != SQLITE_DONE) return Error("insert run");
+  return absl::OkStatus();
+}
+
+absl::Status RunStore::SetRunState(std::string_view run_id, v1::RunState state,
+                                   int64_t time_ns) {
+  std::lock_guard lock(mutex_);
+  absl::StatusOr<Statement*> st = Prepare(
+      "UPDATE runs SET state = ?1, "
+      "started_ns = CASE WHEN ?1 = 2 AND started_ns = 0 THEN ?2 ELSE started_ns END, "
+      "ended_ns = CASE WHEN ?1 >= 3 AND ended_ns = 0 THEN ?2 ELSE ended_ns END "
+      "WHERE run_id = ?3");
+  if (!st.ok()) return st.status();
+  (*st)->Bind(1, int64_t{state}).Bind(2, time_ns).Bind(3, run_id);
+  if (absl::Status done = Done(**st, "update run state"); !done.ok()) return done;
+  if (sqlite3_changes(db_) == 0) {
+    return absl::NotFoundError(absl::StrFormat("no run '%s'", run_id));
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+constexpr const char* kRunColumns =
+    "SELECT run_id, name, state, created_ns, started_ns, ended_ns, scenario_json FROM runs ";
+}  // namespace
+
+absl::StatusOr<std::vector<RunRecord>> RunStore::ListRuns() {
+  std::lock_guard lock(mutex_);
+  static const std::string sql = std::string(kRunColumns) + "ORDER BY created_ns DESC, rowid DESC";
+  absl::StatusOr<Statement*> st = Prepare(sql.c_str());
+  if (!st.ok()) return st.status();
+  std::vector<RunRecord> runs;
+  int rc;
+  while ((rc = (*st)->Step()) == SQLITE_ROW) {
+    Statement& r = **st;
+    runs.push_back({r.Text(0), r.Text(1), static_cast<v1::RunState>(r.Int(2)), r.Int(3), r.Int(4),
+                    r.Int(5), r.Text(6)});
+  }
+  (*st)->Reset();
+  if (rc != SQLITE_DONE) return Error("list runs");
+  return runs;
+}
+
+absl::StatusOr<RunRecord> RunStore::GetRun(std::string_view run_id) {
+  std::lock_guard lock(mutex_);
+  static const std::string sql = std::string(kRunColumns) + "WHERE run_id = ?";
+  absl::StatusOr<Statement*> st = Prepare(sql.c_str());
+  if (!st.ok()) return st.status();
+  (*st)->Bind(1, run_id);
+  const int rc = (*st)->Step();
+  if (rc != SQLITE_ROW) {
+    (*st)->Reset();
+    if (rc == SQLITE_DONE) return absl::NotFoundError(absl::StrFormat("no run '%s'", run_id));
+    return Error("read run");
+  }
+  Statement& r = **st;
+  RunRecord run{r.Text(0), r.Text(1), static_cast<v1::RunState>(r.Int(2)), r.Int(3), r.Int(4),
+                r.Int(5), r.Text(6)};
+  r.Reset();
+  return run;
+}
+
+absl::Status RunStore::UpsertAgent(const AgentRecord& a) {
+  std::lock_guard lock(mutex_);
+  absl::StatusOr<Statement*> st = Prepare(
+      "INSERT INTO agents (source_id, kind, hostname, version, threads, clock_offset_ns, "
+      "round_trip_ns, registered_ns, last_seen_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+      "ON CONFLICT (source_id) DO UPDATE SET kind = excluded.kind, hostname = "
+      "excluded.hostname, version = excluded.version, threads = excluded.threads, "
+      "clock_offset_ns = excluded.clock_offset_ns, round_trip_ns = excluded.round_trip_ns, "
+      "last_seen_ns = excluded.last_seen_ns");
+  if (!st.ok()) return st.status();
+  (*st)
+      ->Bind(1, a.source_id)
+      .Bind(2, int64_t{a.kind})
+      .Bind(3, a.hostname)
+      .Bind(4, a.version)
+      .Bind(5, int64_t{a.threads})
+      .Bind(6, a.clock_offset_ns)
+      .Bind(7, a.round_trip_ns)
+      .Bind(8, a.registered_ns)
+      .Bind(9, a.last_seen_ns);
+  if (absl::Status done = Done(**st, "upsert agent"); !done.ok()) return done;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<AgentRecord>> RunStore::ListAgents() {
+  std::lock_guard lock(mutex_);
+  absl::StatusOr<Statement*> st = Prepare(
+      "SELECT source_id, kind, hostname, version, threads, clock_offset_ns, round_trip_ns, "
+      "registered_ns, last_seen_ns FROM agents ORDER BY source_id");
+  if (!st.ok()) return st.status();
+  std::vector<AgentRecord> agents;
+  int rc;
+  while ((rc = (*st)->Step()) == SQLITE_ROW) {
+    Statement& r = **st;
+    agents.push_back({r.Text(0), static_cast<v1::AgentKind>(r.Int(1)), r.Text(2), r.Text(3),
+                      static_cast<uint32_t>(r.Int(4)), r.Int(5), r.Int(6), r.Int(7), r.Int(8)});
+  }
+  (*st)->Reset();
+  if (rc != SQLITE_DONE) return Error("list agents");
+  return agents;
+}
+
+absl::StatusOr<std::vector<FindingRecord>> RunStore::ListFindings(std::string_view run_id) {
+  std::lock_guard lock(mutex_);
+  absl::StatusOr<Statement*> st = Prepare(
+      "SELECT id, run_id, time_ns, severity, kind, message FROM findings WHERE run_id = ? "
+      "ORDER BY id");
+  if (!st.ok()) return st.status();
+  (*st)->Bind(1, run_id);
+  std::vector<FindingRecord> findings;
+  int rc;
+  while ((rc = (*st)->Step()) == SQLITE_ROW) {
+    Statement& r = **st;
+    findings.push_back({r.Int(0), r.Text(1), r.Int(2), r.Text(3), r.Text(4), r.Text(5)});
+  }
+  (*st)->Reset();
+  if (rc != SQLITE_DONE) return Error("list findings");
+  return findings;
+}
+
+absl::StatusOr<std::vector<StoredLoad>> RunStore::LoadIntervals(std::string_view run_id) {
+  std::lock_guard lock(mutex_);
+  absl::StatusOr<Statement*> st = Prepare(
+      "SELECT s.source_id, s.sequence, COALESCE(a.clock_offset_ns, 0), s.payload FROM samples s "
+      "LEFT JOIN agents a ON a.source_id = s.source_id WHERE s.run_id = ? AND s.kind = 'load' "
+      "ORDER BY s.source_id, s.sequence");
+  if (!st.ok()) return st.status();
+  (*st)->Bind(1, run_id);
+  std::vector<StoredLoad> loads;
+  int rc;
+  while ((rc = (*st)->Step()) == SQLITE_ROW) {
+    Statement& r = **st;
+    v1::AgentMessage message;
+    if (!message.ParseFromString(r.Text(3))) {
+      r.Reset();
+      return absl::DataLossError(absl::StrFormat("database %s: sample %s/%d does not parse",
+                                                 path_, r.Text(0), r.Int(1)));
+    }
+    loads.push_back({r.Text(0), static_cast<uint64_t>(r.Int(1)), r.Int(2),
+                     std::move(*message.mutable_load())});
+  }
+  (*st)->Reset();
+  if (rc != SQLITE_DONE) return Error("read load intervals");
+  return loads;
+}
+
+absl::StatusOr<int64_t> RunStore::CountSamples(std::string_view source_id) {
+  std::lock_guard lock(mutex_);
+  absl::StatusOr<Statement*> st =
+      Prepare("SELECT COUNT(*) FROM samples WHERE ?1 = '' OR source_id = ?1");
+  if (!st.ok()) return st.status();
+  (*st)->Bind(1, source_id);
+  const int rc = (*st)->Step();
+  const int64_t n = rc == SQLITE_ROW ? (*st)->Int(0) : 0;
+  (*st)->Reset();
+  if (rc != SQLITE_ROW) return Error("count samples");
+  return n;
+}
+
+absl::StatusOr<std::vector<uint64_t>> RunStore::StoredSequences(std::string_view source_id) {
+  std::lock_guard lock(mutex_);
+  absl::StatusOr<Statement*> st =
+      Prepare("SELECT sequence FROM samples WHERE source_id = ? ORDER BY sequence");
+  if (!st.ok()) return st.status();
+  (*st)->Bind(1, source_id);
+  std::vector<uint64_t> sequences;
+  int rc;
+  while ((rc = (*st)->Step()) == SQLITE_ROW) sequences.push_back((*st)->Int(0));
+  (*st)->Reset();
+  if (rc != SQLITE_DONE) return Error("read sequences");
+  return sequences;
+}
+
+}  // namespace tpslab::analyzer

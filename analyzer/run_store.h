@@ -1,0 +1,189 @@
+// RunStore: the coordinator's embedded database, one SQLite file in WAL mode
+// that `sqlite3 FILE` can query while the coordinator runs.
+//
+// Tables (schema version 1, see kSchema in run_store.cc):
+//   runs           run_id, name, state (tpslab.v1.RunState), times, scenario (proto JSON)
+//   agents         source_id, kind, hostname, version, threads, clock offset and
+//                  round trip (ns), registration and last-seen times
+//   sources        source_id, acked: the contiguous prefix 1..acked stored or dropped
+//   samples        UNIQUE(source_id, sequence), run_id, time_ns (agent clock), kind,
+//                  payload (the AgentMessage's raw proto bytes)
+//   load_ops       per interval and transaction/step: count, errors, p50/p90/p99/max/mean
+//                  in us, the encoded HDR histogram (tpslab.v1.Histogram.encoded)
+//   host_samples   per host sample: CPU busy/total seconds, cores, load1, network and
+//                  disk counters (cumulative, as read)
+//   process_samples per process sample: CPU seconds, RSS, threads, fds, switches, alive
+//   check_states   per check result: name, state, output
+//   drops          ranges of sequences an agent dropped, and how many were new
+//   findings       run_id, time, severity, kind, message
+//
+// Ingestion is idempotent: InsertSample() on a (source_id, sequence) already
+// stored inserts nothing and says so. The acked prefix per source is stored in
+// the same transaction as the samples, so after a restart RestoreTracker()
+// rebuilds the SequenceTracker exactly (prefix, out-of-order sequences above
+// it, dropped ranges). All methods are thread-safe (one connection behind a
+// mutex); use InTransaction() to batch writes.
+//
+// Example:
+//   absl::StatusOr<std::unique_ptr<RunStore>> store = RunStore::Open("runs.db");
+//   absl::Status s = (*store)->InTransaction([&](RunStore::Writer& w) -> absl::Status {
+//     for (const v1::AgentMessage& m : batch) {
+//       absl::StatusOr<bool> inserted = w.InsertSample(m, "run-1", now_ns);
+//       if (!inserted.ok()) return inserted.status();
+//     }
+//     return w.SetAcked(source_id, tracker.acked());
+//   });
+#ifndef TPSLAB_ANALYZER_RUN_STORE_H_
+#define TPSLAB_ANALYZER_RUN_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/agent/sequence_tracker.h"
+#include "common/proto/coordinator.pb.h"
+#include "common/proto/run.pb.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace tpslab::analyzer {
+
+struct RunRecord {
+  std::string run_id = {};
+  std::string name = {};
+  v1::RunState state = v1::RUN_STATE_UNSPECIFIED;
+  int64_t created_ns = 0;
+  int64_t started_ns = 0;  // 0: not started.
+  int64_t ended_ns = 0;    // 0: not ended.
+  std::string scenario_json = {};  // The tpslab.v1.Scenario as proto JSON; may be empty.
+};
+
+struct AgentRecord {
+  std::string source_id = {};
+  v1::AgentKind kind = v1::AGENT_KIND_UNSPECIFIED;
+  std::string hostname = {};
+  std::string version = {};
+  uint32_t threads = 0;
+  int64_t clock_offset_ns = 0;  // Coordinator clock minus agent clock.
+  int64_t round_trip_ns = 0;    // 0: not measured.
+  int64_t registered_ns = 0;
+  int64_t last_seen_ns = 0;
+};
+
+struct FindingRecord {
+  int64_t id = 0;  // Assigned by the store.
+  std::string run_id = {};
+  int64_t time_ns = 0;
+  std::string severity = {};  // "info", "warning", "critical".
+  std::string kind = {};      // Stable name, e.g. "samples-dropped", "knee".
+  std::string message = {};
+};
+
+// A stored load interval with what is needed to place it on the
+// coordinator's clock.
+struct StoredLoad {
+  std::string source_id = {};
+  uint64_t sequence = 0;
+  int64_t clock_offset_ns = 0;
+  v1::LoadInterval interval;
+};
+
+class RunStore {
+ public:
+  // Opens (creating if needed) the database at `path` in WAL mode and
+  // creates or checks the schema. Errors name the file and what failed.
+  static absl::StatusOr<std::unique_ptr<RunStore>> Open(const std::string& path);
+  ~RunStore();
+  RunStore(const RunStore&) = delete;
+  RunStore& operator=(const RunStore&) = delete;
+
+  // Write operations, valid only inside InTransaction().
+  class Writer {
+   public:
+    // Stores `message` (its source_id and sequence must be set) attached to
+    // `run_id` (the message's own run_id wins when not empty), with the
+    // extracted rows of its payload. Returns false when (source_id,
+    // sequence) was already stored (nothing is written).
+    absl::StatusOr<bool> InsertSample(const v1::AgentMessage& message, std::string_view run_id,
+                                      int64_t received_ns);
+    // Records the contiguous prefix acknowledged for `source_id`.
+    absl::Status SetAcked(std::string_view source_id, uint64_t acked);
+    // Records that `source_id` dropped first..last, `newly` of which were not
+    // known before.
+    absl::Status InsertDrop(std::string_view source_id, uint64_t first, uint64_t last,
+                            uint64_t newly, int64_t time_ns);
+    // Appends a finding; returns its id.
+    absl::StatusOr<int64_t> InsertFinding(const FindingRecord& finding);
+
+   private:
+    friend class RunStore;
+    explicit Writer(RunStore& store) : store_(store) {}
+    RunStore& store_;
+  };
+
+  // Runs `body` in one transaction (BEGIN IMMEDIATE ... COMMIT); rolls back
+  // and returns body's error, or the commit error, when either fails.
+  absl::Status InTransaction(const std::function<absl::Status(Writer&)>& body);
+
+  // Rebuilds the tracker of `source_id` from what is stored: the acked
+  // prefix, stored sequences above it and dropped ranges above it. A source
+  // never seen gives a tracker at 0.
+  absl::StatusOr<agent::SequenceTracker> RestoreTracker(std::string_view source_id);
+
+  // The stored acked prefix of `source_id` (0 when unknown).
+  absl::StatusOr<uint64_t> Acked(std::string_view source_id);
+
+  // Runs.
+  absl::Status CreateRun(const RunRecord& run);  // AlreadyExists for a known id.
+  absl::Status SetRunState(std::string_view run_id, v1::RunState state, int64_t time_ns);
+  absl::StatusOr<std::vector<RunRecord>> ListRuns();  // Newest first.
+  absl::StatusOr<RunRecord> GetRun(std::string_view run_id);  // NotFound names the id.
+
+  // Agents: inserts or replaces by source_id (keeps registered_ns of a known
+  // agent).
+  absl::Status UpsertAgent(const AgentRecord& agent);
+  absl::StatusOr<std::vector<AgentRecord>> ListAgents();
+
+  // Findings of `run_id`, oldest first.
+  absl::StatusOr<std::vector<FindingRecord>> ListFindings(std::string_view run_id);
+
+  // Load intervals of `run_id` in (source, sequence) order, decoded from the
+  // stored payloads, with each source's current clock offset.
+  absl::StatusOr<std::vector<StoredLoad>> LoadIntervals(std::string_view run_id);
+
+  // Number of stored samples of `source_id` ("" for all sources).
+  absl::StatusOr<int64_t> CountSamples(std::string_view source_id = "");
+
+  // Sequence numbers stored for `source_id`, ascending.
+  absl::StatusOr<std::vector<uint64_t>> StoredSequences(std::string_view source_id);
+
+  const std::string& path() const { return path_; }
+
+ private:
+  class Statement;
+  RunStore(std::string path, sqlite3* db);
+  absl::Status Init();
+  absl::Status Exec(const char* sql);
+  absl::Status Error(std::string_view what) const;
+  // Steps a statement that returns no rows and resets it.
+  absl::Status Done(Statement& statement, std::string_view what);
+  // A cached prepared statement for `sql` (reset and unbound).
+  absl::StatusOr<Statement*> Prepare(const char* sql);
+
+  std::string path_;
+  sqlite3* db_;
+  std::mutex mutex_;
+  std::vector<std::pair<const char*, std::unique_ptr<Statement>>> statements_;
+};
+
+}  // namespace tpslab::analyzer
+
+#endif  // TPSLAB_ANALYZER_RUN_STORE_H_

@@ -1,0 +1,269 @@
+// RunStore on a file in $TEST_TMPDIR: idempotent inserts, extracted rows,
+// the acked prefix and tracker restored after reopening, runs, agents,
+// findings, and errors that name what was wrong.
+#include "analyzer/run_store.h"
+
+#include <google/protobuf/util/time_util.h>
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "common/metrics/hdr_codec.h"
+
+namespace tpslab::analyzer {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+std::string TempPath(const std::string& name) {
+  const char* dir = std::getenv("TEST_TMPDIR");
+  std::filesystem::path path = std::filesystem::path(dir ? dir : "/tmp") / name;
+  std::filesystem::remove(path);
+  std::filesystem::remove(path.string() + "-wal");
+  std::filesystem::remove(path.string() + "-shm");
+  return path.string();
+}
+
+v1::AgentMessage Load(const std::string& source, uint64_t sequence, int64_t end_s) {
+  v1::AgentMessage m;
+  m.set_source_id(source);
+  m.set_sequence(sequence);
+  v1::LoadInterval* load = m.mutable_load();
+  *load->mutable_start() = TimeUtil::SecondsToTimestamp(end_s - 1);
+  *load->mutable_end() = TimeUtil::SecondsToTimestamp(end_s);
+  load->set_stage(2);
+  load->set_active_users(10);
+  v1::OperationStats* op = load->add_transactions();
+  op->set_name("upload");
+  op->set_count(100);
+  op->set_errors(3);
+  metrics::HdrHistogram h(1, 3'600'000'000, 3);
+  h.Record(1000, 90);
+  h.Record(5000, 10);
+  *op->mutable_latency() = metrics::ToProto(h, "us");
+  return m;
+}
+
+// Runs a query with the sqlite3 C API on a second connection, as a user
+// with the sqlite3 shell would, and returns the first column of the first row.
+std::string Query(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sql;
+  std::string out;
+  if (sqlite3_step(st) == SQLITE_ROW) {
+    const unsigned char* text = sqlite3_column_text(st, 0);
+    out = text ? reinterpret_cast<const char*>(text) : "NULL";
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return out;
+}
+
+TEST(RunStoreTest, InsertIsIdempotentOnSourceAndSequence) {
+  const std::string path = TempPath("idempotent.db");
+  auto store = RunStore::Open(path);
+  ASSERT_TRUE(store.ok()) << store.status();
+  for (int round = 0; round < 2; ++round) {
+    ASSERT_TRUE((*store)
+                    ->InTransaction([&](RunStore::Writer& w) -> absl::Status {
+                      for (uint64_t seq = 1; seq <= 3; ++seq) {
+                        absl::StatusOr<bool> inserted = w.InsertSample(Load("a", seq, 100 + seq), "run-1", 0);
+                        if (!inserted.ok()) return inserted.status();
+                        EXPECT_EQ(*inserted, round == 0) << seq;
+                      }
+                      return w.SetAcked("a", 3);
+                    })
+                    .ok());
+  }
+  EXPECT_EQ(*(*store)->CountSamples(), 3);
+  EXPECT_EQ(*(*store)->CountSamples("a"), 3);
+  EXPECT_EQ(*(*store)->CountSamples("b"), 0);
+  // Extracted columns are queryable with plain SQL.
+  EXPECT_EQ(Query(path, "SELECT COUNT(*) FROM load_ops WHERE run_id = 'run-1'"), "3");
+  EXPECT_EQ(Query(path, "SELECT p50_us || ',' || p99_us || ',' || errors FROM load_ops LIMIT 1"),
+            "1000,5003,3");  // 5003: highest value equivalent to 5000.
+  EXPECT_EQ(Query(path, "PRAGMA journal_mode"), "wal");
+}
+
+TEST(RunStoreTest, TrackerRestoredAfterReopen) {
+  const std::string path = TempPath("restore.db");
+  {
+    auto store = RunStore::Open(path);
+    ASSERT_TRUE(store.ok()) << store.status();
+    agent::SequenceTracker tracker;
+    ASSERT_TRUE((*store)
+                    ->InTransaction([&](RunStore::Writer& w) -> absl::Status {
+                      // 1, 2, 3 and 5 arrive; 7..8 are declared dropped.
+                      for (uint64_t seq : {1, 2, 3, 5}) {
+                        EXPECT_TRUE(tracker.Accept(seq));
+                        if (auto r = w.InsertSample(Load("a", seq, seq), "", 0); !r.ok()) {
+                          return r.status();
+                        }
+                      }
+                      const uint64_t newly = tracker.MarkDropped(7, 8);
+                      EXPECT_EQ(newly, 2u);
+                      if (auto s = w.InsertDrop("a", 7, 8, newly, 0); !s.ok()) return s;
+                      return w.SetAcked("a", tracker.acked());
+                    })
+                    .ok());
+    EXPECT_EQ(tracker.acked(), 3u);
+  }
+  auto store = RunStore::Open(path);  // "After the coordinator restarted".
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_EQ(*(*store)->Acked("a"), 3u);
+  absl::StatusOr<agent::SequenceTracker> tracker = (*store)->RestoreTracker("a");
+  ASSERT_TRUE(tracker.ok()) << tracker.status();
+  EXPECT_EQ(tracker->acked(), 3u);
+  EXPECT_FALSE(tracker->Accept(5));  // Stored before the restart.
+  EXPECT_FALSE(tracker->Accept(2));
+  EXPECT_TRUE(tracker->Accept(4));
+  EXPECT_EQ(tracker->acked(), 5u);
+  EXPECT_TRUE(tracker->Accept(6));
+  EXPECT_EQ(tracker->acked(), 8u);  // Past the dropped 7..8.
+
+  absl::StatusOr<agent::SequenceTracker> fresh = (*store)->RestoreTracker("never-seen");
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_EQ(fresh->acked(), 0u);
+  EXPECT_EQ(*(*store)->StoredSequences("a"), (std::vector<uint64_t>{1, 2, 3, 5}));
+}
+
+TEST(RunStoreTest, FailedTransactionRollsBack) {
+  auto store = RunStore::Open(TempPath("rollback.db"));
+  ASSERT_TRUE(store.ok());
+  const absl::Status s = (*store)->InTransaction([&](RunStore::Writer& w) -> absl::Status {
+    EXPECT_TRUE(w.InsertSample(Load("a", 1, 1), "", 0).ok());
+    return absl::UnavailableError("stream broke");
+  });
+  EXPECT_EQ(s, absl::UnavailableError("stream broke"));
+  EXPECT_EQ(*(*store)->CountSamples(), 0);
+}
+
+TEST(RunStoreTest, HostProcessAndCheckRows) {
+  const std::string path = TempPath("rows.db");
+  auto store = RunStore::Open(path);
+  ASSERT_TRUE(store.ok());
+  v1::AgentMessage host;
+  host.set_source_id("m");
+  host.set_sequence(1);
+  *host.mutable_host()->mutable_time() = TimeUtil::SecondsToTimestamp(50);
+  v1::CpuTimes* total = host.mutable_host()->add_cpus();
+  total->set_cpu("total");
+  total->set_user(10);
+  total->set_system(5);
+  total->set_idle(85);
+  host.mutable_host()->add_cpus()->set_cpu("cpu0");
+  host.mutable_host()->add_cpus()->set_cpu("cpu1");
+  host.mutable_host()->add_interfaces()->set_rx_bytes(1000);
+  v1::AgentMessage process;
+  process.set_source_id("m");
+  process.set_sequence(2);
+  process.mutable_process()->set_selector("name:ftpd");
+  process.mutable_process()->set_rss_bytes(123456);
+  process.mutable_process()->set_alive(true);
+  v1::AgentMessage check;
+  check.set_source_id("m");
+  check.set_sequence(3);
+  check.mutable_check()->set_name("ftp");
+  check.mutable_check()->set_state(v1::CHECK_STATE_CRITICAL);
+  check.mutable_check()->set_output("connection refused");
+  ASSERT_TRUE((*store)
+                  ->InTransaction([&](RunStore::Writer& w) -> absl::Status {
+                    for (const auto* m : {&host, &process, &check}) {
+                      if (auto r = w.InsertSample(*m, "run-9", 0); !r.ok()) return r.status();
+                    }
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(Query(path, "SELECT cores || ',' || cpu_busy_s || ',' || cpu_total_s || ',' || "
+                        "net_rx_bytes FROM host_samples"),
+            "2,15.0,100.0,1000");
+  EXPECT_EQ(Query(path, "SELECT selector || ',' || rss_bytes || ',' || alive FROM "
+                        "process_samples WHERE run_id = 'run-9'"),
+            "name:ftpd,123456,1");
+  EXPECT_EQ(Query(path, "SELECT name || ',' || state || ',' || output FROM check_states"),
+            "ftp,3,connection refused");
+}
+
+TEST(RunStoreTest, RunsAgentsFindingsAndLoadIntervals) {
+  auto store = RunStore::Open(TempPath("runs.db"));
+  ASSERT_TRUE(store.ok());
+  RunStore& s = **store;
+  ASSERT_TRUE(s.CreateRun({.run_id = "r1", .name = "first", .state = v1::RUN_STATE_PENDING,
+                           .created_ns = 10, .scenario_json = "{\"name\":\"x\"}"})
+                  .ok());
+  ASSERT_TRUE(s.CreateRun({.run_id = "r2", .created_ns = 20}).ok());
+  EXPECT_EQ(s.CreateRun({.run_id = "r1"}), absl::AlreadyExistsError("run 'r1' already exists"));
+  ASSERT_TRUE(s.SetRunState("r1", v1::RUN_STATE_RUNNING, 100).ok());
+  ASSERT_TRUE(s.SetRunState("r1", v1::RUN_STATE_COMPLETED, 200).ok());
+  EXPECT_EQ(s.SetRunState("nope", v1::RUN_STATE_RUNNING, 1), absl::NotFoundError("no run 'nope'"));
+  absl::StatusOr<RunRecord> r1 = s.GetRun("r1");
+  ASSERT_TRUE(r1.ok());
+  EXPECT_EQ(r1->state, v1::RUN_STATE_COMPLETED);
+  EXPECT_EQ(r1->started_ns, 100);
+  EXPECT_EQ(r1->ended_ns, 200);
+  EXPECT_EQ(r1->scenario_json, "{\"name\":\"x\"}");
+  EXPECT_EQ(s.GetRun("zz").status(), absl::NotFoundError("no run 'zz'"));
+  absl::StatusOr<std::vector<RunRecord>> runs = s.ListRuns();
+  ASSERT_TRUE(runs.ok());
+  ASSERT_EQ(runs->size(), 2u);
+  EXPECT_EQ((*runs)[0].run_id, "r2");  // Newest first.
+
+  ASSERT_TRUE(s.UpsertAgent({.source_id = "a", .kind = v1::AGENT_KIND_LOADGEN,
+                             .clock_offset_ns = 2'000'000'000, .registered_ns = 5})
+                  .ok());
+  ASSERT_TRUE(s.UpsertAgent({.source_id = "a", .kind = v1::AGENT_KIND_LOADGEN,
+                             .clock_offset_ns = 1'000'000'000, .registered_ns = 9,
+                             .last_seen_ns = 9})
+                  .ok());
+  absl::StatusOr<std::vector<AgentRecord>> agents = s.ListAgents();
+  ASSERT_TRUE(agents.ok());
+  ASSERT_EQ(agents->size(), 1u);
+  EXPECT_EQ((*agents)[0].clock_offset_ns, 1'000'000'000);
+  EXPECT_EQ((*agents)[0].registered_ns, 5);  // Kept from the first registration.
+
+  ASSERT_TRUE(s.InTransaction([&](RunStore::Writer& w) -> absl::Status {
+                 if (auto r = w.InsertSample(Load("a", 1, 7), "r1", 0); !r.ok()) return r.status();
+                 absl::StatusOr<int64_t> id = w.InsertFinding(
+                     {.run_id = "r1", .time_ns = 7, .severity = "warning",
+                      .kind = "samples-dropped", .message = "agent a dropped 2 samples"});
+                 return id.status();
+               }).ok());
+  absl::StatusOr<std::vector<FindingRecord>> findings = s.ListFindings("r1");
+  ASSERT_TRUE(findings.ok());
+  ASSERT_EQ(findings->size(), 1u);
+  EXPECT_EQ((*findings)[0].message, "agent a dropped 2 samples");
+  absl::StatusOr<std::vector<StoredLoad>> loads = s.LoadIntervals("r1");
+  ASSERT_TRUE(loads.ok());
+  ASSERT_EQ(loads->size(), 1u);
+  EXPECT_EQ((*loads)[0].clock_offset_ns, 1'000'000'000);
+  EXPECT_EQ((*loads)[0].interval.transactions(0).count(), 100u);
+}
+
+TEST(RunStoreTest, OpenErrorNamesTheFile) {
+  absl::StatusOr<std::unique_ptr<RunStore>> store = RunStore::Open("/nonexistent/dir/x.db");
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(store.status().message().find("cannot open database /nonexistent/dir/x.db"),
+            std::string::npos)
+      << store.status();
+}
+
+TEST(RunStoreTest, RefusesANewerSchema) {
+  const std::string path = TempPath("newer.db");
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = 7", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  absl::StatusOr<std::unique_ptr<RunStore>> store = RunStore::Open(path);
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(store.status().message().find("schema version 7; this analyzer knows up to 1"),
+            std::string::npos)
+      << store.status();
+}
+
+}  // namespace
+}  // namespace tpslab::analyzer

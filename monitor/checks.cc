@@ -1,0 +1,104 @@
+#include "monitor/checks.h"
+
+#include "absl/status/status.h"
+#include "google/protobuf/util/time_util.h"
+#include "monitor/plugin_runner.h"
+#include "monitor/prom_text.h"
+#include "monitor/text_fields.h"
+
+namespace tpslab::monitor {
+
+absl::StatusOr<PluginCheck> ParsePluginCheck(std::string_view text) {
+  PluginCheck check;
+  std::size_t eq = text.find('=');
+  std::size_t space = text.find_first_of(" \t");
+  if (eq != std::string_view::npos && (space == std::string_view::npos || eq < space)) {
+    check.name = std::string(text.substr(0, eq));
+    text.remove_prefix(eq + 1);
+    if (check.name.empty()) return absl::InvalidArgumentError("empty check name before '='");
+  }
+  absl::StatusOr<std::vector<std::string>> argv = SplitCommandLine(text);
+  if (!argv.ok()) return argv.status();
+  check.argv = *std::move(argv);
+  if (check.argv[0].find('/') == std::string::npos) {
+    check.argv[0] = "/usr/lib/nagios/plugins/" + check.argv[0];
+  }
+  if (check.name.empty()) check.name = check.argv[0].substr(check.argv[0].rfind('/') + 1);
+  return check;
+}
+
+absl::StatusOr<ThresholdCheck> ParseThresholdCheck(std::string_view text) {
+  ThresholdCheck check;
+  Fields fields(text);
+  std::string_view selector = fields.Next();
+  if (selector.empty()) return absl::InvalidArgumentError("empty threshold check");
+  // Reuse the exposition parser for "name{labels}" by giving it a value.
+  absl::StatusOr<std::vector<PromSample>> parsed =
+      ParsePrometheusText(Cat(selector, " 0\n"));
+  if (!parsed.ok() || parsed->size() != 1) {
+    return absl::InvalidArgumentError(Cat("invalid metric selector '", selector, "'"));
+  }
+  check.name = std::string(selector);
+  check.metric = (*parsed)[0].name;
+  check.labels = (*parsed)[0].labels;
+  for (std::string_view field = fields.Next(); !field.empty(); field = fields.Next()) {
+    std::optional<ThresholdRange>* target = nullptr;
+    if (field.substr(0, 5) == "warn=") target = &check.warn;
+    if (field.substr(0, 5) == "crit=") target = &check.crit;
+    if (target == nullptr) {
+      return absl::InvalidArgumentError(Cat("expected warn=RANGE or crit=RANGE, got '", field, "'"));
+    }
+    absl::StatusOr<ThresholdRange> range = ParseThresholdRange(field.substr(5));
+    if (!range.ok()) return range.status();
+    *target = *std::move(range);
+  }
+  if (!check.warn && !check.crit) {
+    return absl::InvalidArgumentError(Cat("threshold check '", selector, "' has no warn= or crit="));
+  }
+  return check;
+}
+
+tpslab::v1::CheckResult EvaluateThresholdCheck(const ThresholdCheck& check,
+                                               const std::vector<Series>& series) {
+  tpslab::v1::CheckResult result;
+  *result.mutable_time() = google::protobuf::util::TimeUtil::GetCurrentTime();
+  result.set_name(check.name);
+  for (const Series& s : series) {
+    if (s.name != check.metric) continue;
+    bool match = true;
+    for (const auto& [label, value] : check.labels) {
+      const std::string* have = s.Label(label);
+      if (have == nullptr || *have != value) match = false;
+    }
+    if (!match) continue;
+    result.set_state(EvaluateThresholds(s.value, check.warn ? &*check.warn : nullptr,
+                                        check.crit ? &*check.crit : nullptr));
+    result.set_output(Cat(CheckStateName(result.state()), " - ", check.name, " = ",
+                          FormatValue(s.value)));
+    tpslab::v1::PerfData* datum = result.add_perf_data();
+    datum->set_label(check.metric);
+    datum->set_value(s.value);
+    if (check.warn) datum->set_warn(check.warn->text);
+    if (check.crit) datum->set_crit(check.crit->text);
+    return result;
+  }
+  result.set_state(tpslab::v1::CHECK_STATE_UNKNOWN);
+  result.set_output(Cat("UNKNOWN - no series ", check.name));
+  return result;
+}
+
+bool CheckStates::Update(tpslab::v1::CheckResult& result) {
+  auto it = latest_.find(result.name());
+  bool changed;
+  if (it == latest_.end()) {
+    changed = result.state() != tpslab::v1::CHECK_STATE_OK;
+    if (changed) result.set_previous_state(tpslab::v1::CHECK_STATE_UNSPECIFIED);
+  } else {
+    changed = it->second.state() != result.state();
+    if (changed) result.set_previous_state(it->second.state());
+  }
+  latest_[result.name()] = result;
+  return changed;
+}
+
+}  // namespace tpslab::monitor
