@@ -31,6 +31,7 @@ def main() -> None:
         # generated files resolve from the execroot.
         absolute = os.path.join(workspace, source)
         args = [absolute if a == source else a for a in args]
+        args[1:1] = ["-iquote", workspace]
         commands.append({"directory": execroot, "file": absolute, "arguments": args})
     json.dump(commands, sys.stdout, indent=1)
 

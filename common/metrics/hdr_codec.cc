@@ -442,9 +442,8 @@ absl::StatusOr<std::string> Base64Decode(std::string_view text) {
         d = Base64Value(c);
         if (d < 0) {
           return absl::InvalidArgumentError(
-              absl::StrFormat(c == '=' ? "misplaced base64 padding at offset %d"
-                                       : "invalid base64 character at offset %d",
-                              i + j));
+              c == '=' ? absl::StrFormat("misplaced base64 padding at offset %d", i + j)
+                       : absl::StrFormat("invalid base64 character at offset %d", i + j));
         }
       }
       v = (v << 6) | static_cast<uint32_t>(d);

@@ -260,10 +260,16 @@ absl::StatusOr<HistogramSummary*> Registry::GetSummary(std::string_view name, st
 std::string Registry::Render() const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::string out;
-  for (const auto& [name, family] : families_) {
+  // Plain loops rather than structured bindings: the lambda below captures
+  // these names, which clang 14 (clang-tidy) cannot parse for bindings.
+  for (const auto& family_entry : families_) {
+    const std::string& name = family_entry.first;
+    const auto& family = family_entry.second;
     out += "# HELP " + name + " " + EscapeHelp(family.help) + "\n";
     out += "# TYPE " + name + " " + TypeName(static_cast<int>(family.type)) + "\n";
-    for (const auto& [labels, series] : family.series) {
+    for (const auto& series_entry : family.series) {
+      const auto& labels = series_entry.first;
+      const auto& series = series_entry.second;
       std::visit(
           [&](const auto& metric) {
             using T = typename std::decay_t<decltype(metric)>::element_type;
