@@ -33,9 +33,10 @@ std::size_t Pacer::ChunkLimit(std::size_t wanted) const {
 asio::awaitable<void> Pacer::Account(std::size_t bytes) {
   bytes_ += bytes;
   if (rate_ == 0) co_return;
-  const auto due = start_ + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                std::chrono::duration<double>(static_cast<double>(bytes_) /
-                                                              static_cast<double>(rate_)));
+  const auto due =
+      start_ +
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+          std::chrono::duration<double>(static_cast<double>(bytes_) / static_cast<double>(rate_)));
   if (due <= std::chrono::steady_clock::now()) co_return;
   asio::steady_timer timer(co_await asio::this_coro::executor, due);
   co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -166,8 +167,8 @@ asio::awaitable<net::IoResult> DataChannel::SendFile(int fd, off_t offset, uint6
   uint64_t since_yield = 0;
   while (sent < count) {
     if (!socket_.is_open()) co_return net::IoResult{asio::error::operation_aborted, sent};
-    const std::size_t chunk = pacer->ChunkLimit(
-        static_cast<std::size_t>(std::min<uint64_t>(count - sent, 16 * kChunk)));
+    const std::size_t chunk =
+        pacer->ChunkLimit(static_cast<std::size_t>(std::min<uint64_t>(count - sent, 16 * kChunk)));
     const ssize_t n = ::sendfile(socket_.native_handle(), fd, &offset, chunk);
     if (n > 0) {
       sent += static_cast<uint64_t>(n);
@@ -187,8 +188,8 @@ asio::awaitable<net::IoResult> DataChannel::SendFile(int fd, off_t offset, uint6
     }
     deadline_.ExpiresAfter(timeout);
     if (deadline_.expired()) co_return net::IoResult{net::Error::timed_out, sent};
-    auto [wait_ec] = co_await socket_.async_wait(tcp::socket::wait_write,
-                                                 asio::as_tuple(asio::use_awaitable));
+    auto [wait_ec] =
+        co_await socket_.async_wait(tcp::socket::wait_write, asio::as_tuple(asio::use_awaitable));
     wait_ec = deadline_.MapError(wait_ec);
     if (wait_ec) co_return net::IoResult{wait_ec, sent};
   }

@@ -38,11 +38,13 @@ absl::Status DropPrivileges(const std::string& user) {
     return absl::OkStatus();
   }
   struct passwd* pw = ::getpwnam(user.c_str());
-  if (pw == nullptr) return absl::InvalidArgumentError(absl::StrFormat("--user: no user '%s'", user));
+  if (pw == nullptr)
+    return absl::InvalidArgumentError(absl::StrFormat("--user: no user '%s'", user));
   const gid_t gid = pw->pw_gid;
   const uid_t uid = pw->pw_uid;
   if (::setgroups(1, &gid) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0) {
-    return absl::InternalError(absl::StrFormat("cannot switch to user %s: %s", user, strerror(errno)));
+    return absl::InternalError(
+        absl::StrFormat("cannot switch to user %s: %s", user, strerror(errno)));
   }
   if (::setuid(0) == 0) {
     return absl::InternalError("privileges could not be dropped: setuid(0) still works");
@@ -203,8 +205,7 @@ int main(int argc, char** argv) {
   CLI::App& passwd = application.AddCommand(
       "passwd", "Add or update a user; the password is read from standard input",
       [&] { return ftpd::Passwd(users_file, name, user_root, perms); });
-  passwd.add_option("--users", users_file, "Users file to update (created if missing)")
-      ->required();
+  passwd.add_option("--users", users_file, "Users file to update (created if missing)")->required();
   passwd.add_option("name", name, "User name")->required();
   passwd.add_option("--root", user_root, "The user's home under the server root (default /)");
   passwd.add_option("--perms", perms,

@@ -148,7 +148,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& confi
     net::ListenOptions admin;
     admin.address = ListenAddress(config.admin_host);
     admin.port = config.admin_port;
-    absl::StatusOr<tcp::acceptor> acceptor = net::Listen(server->pool_.context(0).get_executor(), admin);
+    absl::StatusOr<tcp::acceptor> acceptor =
+        net::Listen(server->pool_.context(0).get_executor(), admin);
     if (!acceptor.ok()) return acceptor.status();
     server->admin_endpoint_ = net::LocalEndpoint(*acceptor);
     server->admin_.emplace(*std::move(acceptor));
@@ -240,9 +241,9 @@ void Server::BeginShutdown() {
 }
 
 asio::awaitable<void> Server::Drain() {
-  const auto until = std::chrono::steady_clock::now() +
-                     std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                         config_.shutdown_grace);
+  const auto until =
+      std::chrono::steady_clock::now() +
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(config_.shutdown_grace);
   asio::steady_timer timer(pool_.context(0));
   while (stats_->sessions() > 0 && std::chrono::steady_clock::now() < until) {
     timer.expires_after(std::chrono::milliseconds(20));

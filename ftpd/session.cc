@@ -11,8 +11,8 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <charconv>
 #include <ctime>
@@ -67,8 +67,7 @@ template <typename CompletionToken>
 auto AsyncVerify(asio::thread_pool& pool, PasswordVerifier* verifier, std::string user,
                  std::string password, std::string hash, CompletionToken&& token) {
   return asio::async_initiate<CompletionToken, void(bool)>(
-      [&pool, verifier](auto handler, std::string user, std::string password,
-                        std::string hash) {
+      [&pool, verifier](auto handler, std::string user, std::string password, std::string hash) {
         auto work = asio::make_work_guard(asio::get_associated_executor(handler));
         asio::post(pool, [handler = std::move(handler), work = std::move(work), verifier,
                           user = std::move(user), password = std::move(password),
@@ -76,9 +75,8 @@ auto AsyncVerify(asio::thread_pool& pool, PasswordVerifier* verifier, std::strin
           const bool ok = verifier->Verify(user, password, hash);
           explicit_bzero(password.data(), password.size());
           auto executor = work.get_executor();
-          asio::post(executor, [handler = std::move(handler), ok]() mutable {
-            std::move(handler)(ok);
-          });
+          asio::post(executor,
+                     [handler = std::move(handler), ok]() mutable { std::move(handler)(ok); });
           work.reset();
         });
       },
@@ -466,8 +464,7 @@ asio::awaitable<bool> Session::HandleLoggedIn(const Command& command) {
       break;
   }
   // A REST applies only to the command right after it.
-  if (command.verb != Verb::kRest && command.verb != Verb::kRetr &&
-      command.verb != Verb::kStor) {
+  if (command.verb != Verb::kRest && command.verb != Verb::kRetr && command.verb != Verb::kStor) {
     rest_ = 0;
   }
   if (command.verb != Verb::kRnfr) has_rename_from_ = false;
@@ -524,9 +521,9 @@ asio::awaitable<bool> Session::HandlePass(std::string_view password) {
       // The slow hash runs on the hash pool; the result comes back to this
       // session's executor. Copies, so nothing here is referenced from the
       // pool if the session ends meanwhile.
-      const bool match = co_await AsyncVerify(*ctx_.hash_pool, ctx_.verifier, user_,
-                                              std::string(password), std::string(hash),
-                                              asio::use_awaitable);
+      const bool match =
+          co_await AsyncVerify(*ctx_.hash_pool, ctx_.verifier, user_, std::string(password),
+                               std::string(hash), asio::use_awaitable);
       ok = match && entry != nullptr;
     }
     if (ok) account = entry->ToAccount();
@@ -534,8 +531,8 @@ asio::awaitable<bool> Session::HandlePass(std::string_view password) {
   if (ok) {
     absl::StatusOr<PathJail> jail = ctx_.root_jail->OpenSubJail(account.root);
     if (!jail.ok()) {
-      spdlog::warn("{}: home {} of user {} unavailable: {}", peer_text_, account.root,
-                   account.name, jail.status().ToString());
+      spdlog::warn("{}: home {} of user {} unavailable: {}", peer_text_, account.root, account.name,
+                   jail.status().ToString());
       Reply(530, "Home directory unavailable.");
       co_return true;
     }
@@ -824,8 +821,8 @@ void Session::HandlePasv(bool extended, std::string_view argument) {
     return Reply(425, "PASV needs IPv4, use EPSV.");
   }
   absl::StatusOr<tcp::endpoint> endpoint =
-      data_.Listen(local, config_.passive_port_min, config_.passive_port_max,
-                   ctx_.passive_cursor, config_.data_buffer_size);
+      data_.Listen(local, config_.passive_port_min, config_.passive_port_max, ctx_.passive_cursor,
+                   config_.data_buffer_size);
   if (!endpoint.ok()) {
     spdlog::warn("{}: cannot open passive listener: {}", peer_text_, endpoint.status().ToString());
     return Reply(425, "Cannot open passive connection.");
@@ -1195,8 +1192,8 @@ asio::awaitable<bool> Session::DoTransfer(Transfer& t) {
     if (t.ascii) decoded = std::make_unique<char[]>(AsciiDecoder::MaxOutput(kIoChunk));
     AsciiDecoder decoder;
     for (;;) {
-      const net::IoResult r = co_await data_.ReadSome(
-          asio::buffer(buffer.get(), pacer.ChunkLimit(kIoChunk)), timeout);
+      const net::IoResult r =
+          co_await data_.ReadSome(asio::buffer(buffer.get(), pacer.ChunkLimit(kIoChunk)), timeout);
       if (r.bytes > 0) {
         const char* data = buffer.get();
         std::size_t size = r.bytes;

@@ -81,7 +81,7 @@ class Session {
   Session& operator=(const Session&) = delete;
 
   // Runs the session to its end (QUIT, disconnect, timeout, too many failed
-  // logins, or Shutdown()), then closes the connection. Keeps `self` alive.
+  // logins), then closes the connection. Keeps `self` alive.
   static boost::asio::awaitable<void> Serve(std::shared_ptr<Session> self);
 
  private:
@@ -154,10 +154,10 @@ class Session {
   std::string sending_;
   bool writing_ = false;
   bool closed_ = false;
-  std::string scratch_;      // ParseCommand's Telnet scratch
-  std::string path_;         // resolved paths, reused
+  std::string scratch_;  // ParseCommand's Telnet scratch
+  std::string path_;     // resolved paths, reused
   std::string path2_;
-  std::string text_;         // reply text, reused
+  std::string text_;  // reply text, reused
 
   // Login state.
   std::string user_;

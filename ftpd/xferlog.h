@@ -25,13 +25,13 @@ namespace tpslab::ftpd {
 
 // One transfer, as logged.
 struct XferRecord {
-  std::time_t end_time = 0;    // when the transfer ended (seconds since epoch)
-  int64_t seconds = 0;         // how long it took, rounded
+  std::time_t end_time = 0;  // when the transfer ended (seconds since epoch)
+  int64_t seconds = 0;       // how long it took, rounded
   std::string_view remote_host;
   uint64_t bytes = 0;
-  std::string_view path;       // virtual path; spaces are written as '_'
-  bool ascii = false;          // TYPE A
-  bool incoming = false;       // upload
+  std::string_view path;  // virtual path; spaces are written as '_'
+  bool ascii = false;     // TYPE A
+  bool incoming = false;  // upload
   bool anonymous = false;
   std::string_view user;
   bool complete = true;

@@ -70,9 +70,15 @@ class FtpdServer:
         args += self.extra_args
         self.stderr = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.stderr, bufsize=0)
-        self.port = self._read_endpoint("listening on ")
-        if self.admin:
-            self.admin_port = self._read_endpoint("admin on ")
+        try:
+            self.port = self._read_endpoint("listening on ")
+            if self.admin:
+                self.admin_port = self._read_endpoint("admin on ")
+        except BaseException:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+            raise
         return self
 
     def _read_endpoint(self, prefix):

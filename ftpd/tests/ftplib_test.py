@@ -315,6 +315,41 @@ class FtplibTest(unittest.TestCase):
         self.assertIn(" b _ o r alice ftp 0 * c", lines[1])
 
 
+class AnonymousTest(unittest.TestCase):
+    def test_read_only_with_upload_area(self):
+        server = FtpdServer(FTPD, users={}, extra_args=[
+            "--anonymous", "--anonymous-root", "/pub", "--anonymous-upload-dir", "/incoming"])
+        os.makedirs(os.path.join(server.root, "pub", "incoming"))
+        with open(os.path.join(server.root, "pub", "readme.txt"), "wb") as f:
+            f.write(b"public")
+        with server:
+            ftp = ftplib.FTP()
+            ftp.connect(server.host, server.port, timeout=20)
+            self.addCleanup(ftp.close)
+            # Without a users file only anonymous logins work.
+            with self.assertRaisesRegex(ftplib.error_perm, "^530"):
+                ftp.login("alice", "secret")
+            ftp.login("anonymous", "me@example.com")
+            out = io.BytesIO()
+            ftp.retrbinary("RETR readme.txt", out.write)
+            self.assertEqual(out.getvalue(), b"public")
+            for command in ("STOR new.txt", "APPE readme.txt", "STOR readme.txt"):
+                with self.assertRaisesRegex(ftplib.error_perm, "^550"):
+                    ftp.storbinary(command, io.BytesIO(b"x"))
+            for command in ("DELE readme.txt", "MKD d", "RNFR readme.txt"):
+                with self.assertRaisesRegex(ftplib.error_perm, "^550"):
+                    ftp.sendcmd(command)
+            ftp.storbinary("STOR incoming/drop.txt", io.BytesIO(b"dropped"))
+            with open(os.path.join(server.root, "pub", "incoming", "drop.txt"), "rb") as f:
+                self.assertEqual(f.read(), b"dropped")
+            # Uploads never replace one another, nor are they served back.
+            with self.assertRaisesRegex(ftplib.error_perm, "^550"):
+                ftp.storbinary("STOR incoming/drop.txt", io.BytesIO(b"overwrite"))
+            with self.assertRaisesRegex(ftplib.error_perm, "^550"):
+                ftp.retrbinary("RETR incoming/drop.txt", lambda b: None)
+            ftp.quit()
+
+
 if __name__ == "__main__":
     FTPD = sys.argv.pop(1)
     unittest.main(verbosity=2)

@@ -359,6 +359,25 @@ class LimitsTest(unittest.TestCase):
             a.close()
             b.close()
 
+    def test_max_sessions_and_data_timeout(self):
+        with FtpdServer(FTPD, extra_args=["--max-sessions", "1", "--data-timeout", "1s"]) as server:
+            with open(os.path.join(server.home(), "f.txt"), "wb") as f:
+                f.write(b"data")
+            ftp = ftplib.FTP()
+            ftp.connect(server.host, server.port, timeout=30)
+            ftp.login("alice", "secret")
+            second = socket.create_connection((server.host, server.port), timeout=30)
+            self.assertTrue(second.recv(200).startswith(b"421 Too many users"))
+            second.close()
+            # PASV, then RETR without ever connecting: 425 after the data timeout.
+            ftp.sendcmd("EPSV")
+            start = time.monotonic()
+            with self.assertRaisesRegex(ftplib.error_temp, "^425"):
+                ftp.sendcmd("RETR f.txt")
+            self.assertGreaterEqual(time.monotonic() - start, 0.9)
+            self.assertTrue(ftp.voidcmd("NOOP").startswith("200"))
+            ftp.quit()
+
 
 if __name__ == "__main__":
     FTPD = sys.argv.pop(1)
