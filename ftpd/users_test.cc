@@ -148,7 +148,7 @@ TEST(UsersFileTest, ParsesValidFile) {
 }
 
 TEST(UsersFileTest, EachInvalidFormNamesFileAndLine) {
-  const std::string h = SecretHash();
+  const std::string& h = SecretHash();
   struct Case {
     std::string line;
     std::string message;
