@@ -39,9 +39,7 @@ std::optional<int64_t> CoordinatorService::ClockBounds::Estimate() const {
 }
 
 CoordinatorService::CoordinatorService(RunStore& store, CoordinatorOptions options)
-    : store_(store),
-      options_(WithDefaults(std::move(options))),
-      ingestor_(store, options_.ingest) {
+    : store_(store), options_(WithDefaults(std::move(options))), ingestor_(store, options_.ingest) {
   absl::StatusOr<std::vector<RunRecord>> runs = store_.ListRuns();
   if (!runs.ok()) {
     spdlog::error("cannot list runs: {}", std::string(runs.status().message()));
@@ -93,7 +91,11 @@ grpc::Status CoordinatorService::Register(grpc::ServerContext* context,
                     .last_seen_ns = now};
   {
     std::lock_guard lock(mutex_);
-    source_of_peer_[context->peer()] = request->source_id();
+    auto [peer, inserted] = source_of_peer_.emplace(context->peer(), request->source_id());
+    if (!inserted && peer->second != request->source_id()) {
+      peer_shared_[context->peer()] = true;
+      peer->second = request->source_id();
+    }
     ClockBounds& clock = clocks_[request->source_id()];
     if (std::optional<int64_t> estimate = clock.Estimate()) agent.clock_offset_ns = *estimate;
     clock = ClockBounds{};  // A new connection: measure afresh.
@@ -108,8 +110,7 @@ grpc::Status CoordinatorService::Register(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status CoordinatorService::Ping(grpc::ServerContext* context,
-                                      const v1::PingRequest* request,
+grpc::Status CoordinatorService::Ping(grpc::ServerContext* context, const v1::PingRequest* request,
                                       v1::PingResponse* response) {
   const int64_t received = Now();
   if (!Authorized(*context, "")) {
@@ -124,7 +125,7 @@ grpc::Status CoordinatorService::Ping(grpc::ServerContext* context,
       ClockBounds& clock = clocks_[peer->second];
       const int64_t upper = received - t1;
       if (!clock.upper || upper < *clock.upper) clock.upper = upper;
-      if (clock.last_t3 != 0) {
+      if (clock.last_t3 != 0 && !peer_shared_.count(context->peer())) {
         const int64_t lower = clock.last_t3 - t1;
         if (!clock.lower || lower > *clock.lower) clock.lower = lower;
       }
@@ -149,7 +150,8 @@ grpc::Status CoordinatorService::Ping(grpc::ServerContext* context,
         a.clock_offset_ns = update->clock_offset_ns;
         a.last_seen_ns = received;
         if (absl::Status s = store_.UpsertAgent(a); !s.ok()) {
-          spdlog::warn("cannot store clock offset of {}: {}", a.source_id, std::string(s.message()));
+          spdlog::warn("cannot store clock offset of {}: {}", a.source_id,
+                       std::string(s.message()));
         }
       }
     }
@@ -228,6 +230,13 @@ std::vector<AgentHealth> CoordinatorService::Health() {
   absl::StatusOr<std::vector<AgentRecord>> agents = store_.ListAgents();
   if (!agents.ok()) return health;
   const std::map<std::string, SourceStats> stats = ingestor_.Stats();
+  // Sources that stream without having registered (or registered with an
+  // earlier coordinator process) are agents too.
+  for (const auto& [source, s] : stats) {
+    const bool known = std::any_of(agents->begin(), agents->end(),
+                                   [&](const AgentRecord& a) { return a.source_id == source; });
+    if (!known) agents->push_back({.source_id = source});
+  }
   std::lock_guard lock(mutex_);
   for (AgentRecord& agent : *agents) {
     AgentHealth& h = health.emplace_back();

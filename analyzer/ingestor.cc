@@ -244,7 +244,8 @@ void Ingestor::Process(std::deque<Item>& batch) {
     acked = std::max(acked, trackers_.at(item.message.source_id()).acked());
     ++count;
   }
-  for (const auto& [slot, progress] : per_slot) slot->Complete(progress.first, progress.second, true);
+  for (const auto& [slot, progress] : per_slot)
+    slot->Complete(progress.first, progress.second, true);
 }
 
 }  // namespace tpslab::analyzer

@@ -221,14 +221,12 @@ RunStore::~RunStore() {
 
 absl::StatusOr<std::unique_ptr<RunStore>> RunStore::Open(const std::string& path) {
   sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &db,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                                 nullptr);
+  const int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string message = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close_v2(db);
-    return absl::UnavailableError(
-        absl::StrFormat("cannot open database %s: %s", path, message));
+    return absl::UnavailableError(absl::StrFormat("cannot open database %s: %s", path, message));
   }
   std::unique_ptr<RunStore> store(new RunStore(path, db));
   if (absl::Status s = store->Init(); !s.ok()) return s;
@@ -266,9 +264,9 @@ absl::Status RunStore::Init() {
     (*st)->Reset();
   }
   if (version > kSchemaVersion) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "database %s has schema version %d; this analyzer knows up to %d", path_, version,
-        kSchemaVersion));
+    return absl::FailedPreconditionError(
+        absl::StrFormat("database %s has schema version %d; this analyzer knows up to %d", path_,
+                        version, kSchemaVersion));
   }
   if (absl::Status s = Exec(kSchema); !s.ok()) return s;
   return Exec("PRAGMA user_version = 1");
@@ -306,8 +304,7 @@ absl::Status RunStore::InTransaction(const std::function<absl::Status(Writer&)>&
 }
 
 absl::StatusOr<bool> RunStore::Writer::InsertSample(const v1::AgentMessage& m,
-                                                    std::string_view run_id,
-                                                    int64_t received_ns) {
+                                                    std::string_view run_id, int64_t received_ns) {
   RunStore& s = store_;
   if (!m.run_id().empty()) run_id = m.run_id();
   const int64_t time_ns = TimeOf(m);
@@ -466,8 +463,8 @@ absl::Status RunStore::Writer::SetAcked(std::string_view source_id, uint64_t ack
   return absl::OkStatus();
 }
 
-absl::Status RunStore::Writer::InsertDrop(std::string_view source_id, uint64_t first,
-                                          uint64_t last, uint64_t newly, int64_t time_ns) {
+absl::Status RunStore::Writer::InsertDrop(std::string_view source_id, uint64_t first, uint64_t last,
+                                          uint64_t newly, int64_t time_ns) {
   RunStore& s = store_;
   absl::StatusOr<Statement*> st = s.Prepare(
       "INSERT INTO drops (source_id, first, last, newly, time_ns) VALUES (?, ?, ?, ?, ?)");
@@ -487,8 +484,12 @@ absl::StatusOr<int64_t> RunStore::Writer::InsertFinding(const FindingRecord& f) 
   absl::StatusOr<Statement*> st = s.Prepare(
       "INSERT INTO findings (run_id, time_ns, severity, kind, message) VALUES (?, ?, ?, ?, ?)");
   if (!st.ok()) return st.status();
-  (*st)->Bind(1, f.run_id).Bind(2, f.time_ns).Bind(3, f.severity).Bind(4, f.kind).Bind(
-      5, f.message);
+  (*st)
+      ->Bind(1, f.run_id)
+      .Bind(2, f.time_ns)
+      .Bind(3, f.severity)
+      .Bind(4, f.kind)
+      .Bind(5, f.message);
   if (absl::Status done = s.Done(**st, "insert finding"); !done.ok()) return done;
   return sqlite3_last_insert_rowid(s.db_);
 }
@@ -564,8 +565,7 @@ absl::Status RunStore::CreateRun(const RunRecord& run) {
   return absl::OkStatus();
 }
 
-absl::Status RunStore::SetRunState(std::string_view run_id, v1::RunState state,
-                                   int64_t time_ns) {
+absl::Status RunStore::SetRunState(std::string_view run_id, v1::RunState state, int64_t time_ns) {
   std::lock_guard lock(mutex_);
   absl::StatusOr<Statement*> st = Prepare(
       "UPDATE runs SET state = ?1, "
@@ -617,7 +617,7 @@ absl::StatusOr<RunRecord> RunStore::GetRun(std::string_view run_id) {
   }
   Statement& r = **st;
   RunRecord run{r.Text(0), r.Text(1), static_cast<v1::RunState>(r.Int(2)), r.Int(3), r.Int(4),
-                r.Int(5), r.Text(6)};
+                r.Int(5),  r.Text(6)};
   r.Reset();
   return run;
 }
@@ -697,11 +697,11 @@ absl::StatusOr<std::vector<StoredLoad>> RunStore::LoadIntervals(std::string_view
     v1::AgentMessage message;
     if (!message.ParseFromString(r.Text(3))) {
       r.Reset();
-      return absl::DataLossError(absl::StrFormat("database %s: sample %s/%d does not parse",
-                                                 path_, r.Text(0), r.Int(1)));
+      return absl::DataLossError(
+          absl::StrFormat("database %s: sample %s/%d does not parse", path_, r.Text(0), r.Int(1)));
     }
-    loads.push_back({r.Text(0), static_cast<uint64_t>(r.Int(1)), r.Int(2),
-                     std::move(*message.mutable_load())});
+    loads.push_back(
+        {r.Text(0), static_cast<uint64_t>(r.Int(1)), r.Int(2), std::move(*message.mutable_load())});
   }
   (*st)->Reset();
   if (rc != SQLITE_DONE) return Error("read load intervals");

@@ -61,8 +61,8 @@ struct RunRecord {
   std::string name = {};
   v1::RunState state = v1::RUN_STATE_UNSPECIFIED;
   int64_t created_ns = 0;
-  int64_t started_ns = 0;  // 0: not started.
-  int64_t ended_ns = 0;    // 0: not ended.
+  int64_t started_ns = 0;          // 0: not started.
+  int64_t ended_ns = 0;            // 0: not ended.
   std::string scenario_json = {};  // The tpslab.v1.Scenario as proto JSON; may be empty.
 };
 
@@ -144,7 +144,7 @@ class RunStore {
   // Runs.
   absl::Status CreateRun(const RunRecord& run);  // AlreadyExists for a known id.
   absl::Status SetRunState(std::string_view run_id, v1::RunState state, int64_t time_ns);
-  absl::StatusOr<std::vector<RunRecord>> ListRuns();  // Newest first.
+  absl::StatusOr<std::vector<RunRecord>> ListRuns();          // Newest first.
   absl::StatusOr<RunRecord> GetRun(std::string_view run_id);  // NotFound names the id.
 
   // Agents: inserts or replaces by source_id (keeps registered_ns of a known

@@ -72,7 +72,8 @@ TEST(RunStoreTest, InsertIsIdempotentOnSourceAndSequence) {
     ASSERT_TRUE((*store)
                     ->InTransaction([&](RunStore::Writer& w) -> absl::Status {
                       for (uint64_t seq = 1; seq <= 3; ++seq) {
-                        absl::StatusOr<bool> inserted = w.InsertSample(Load("a", seq, 100 + seq), "run-1", 0);
+                        absl::StatusOr<bool> inserted =
+                            w.InsertSample(Load("a", seq, 100 + seq), "run-1", 0);
                         if (!inserted.ok()) return inserted.status();
                         EXPECT_EQ(*inserted, round == 0) << seq;
                       }
@@ -179,11 +180,13 @@ TEST(RunStoreTest, HostProcessAndCheckRows) {
                     return absl::OkStatus();
                   })
                   .ok());
-  EXPECT_EQ(Query(path, "SELECT cores || ',' || cpu_busy_s || ',' || cpu_total_s || ',' || "
-                        "net_rx_bytes FROM host_samples"),
+  EXPECT_EQ(Query(path,
+                  "SELECT cores || ',' || cpu_busy_s || ',' || cpu_total_s || ',' || "
+                  "net_rx_bytes FROM host_samples"),
             "2,15.0,100.0,1000");
-  EXPECT_EQ(Query(path, "SELECT selector || ',' || rss_bytes || ',' || alive FROM "
-                        "process_samples WHERE run_id = 'run-9'"),
+  EXPECT_EQ(Query(path,
+                  "SELECT selector || ',' || rss_bytes || ',' || alive FROM "
+                  "process_samples WHERE run_id = 'run-9'"),
             "name:ftpd,123456,1");
   EXPECT_EQ(Query(path, "SELECT name || ',' || state || ',' || output FROM check_states"),
             "ftp,3,connection refused");
@@ -193,8 +196,11 @@ TEST(RunStoreTest, RunsAgentsFindingsAndLoadIntervals) {
   auto store = RunStore::Open(TempPath("runs.db"));
   ASSERT_TRUE(store.ok());
   RunStore& s = **store;
-  ASSERT_TRUE(s.CreateRun({.run_id = "r1", .name = "first", .state = v1::RUN_STATE_PENDING,
-                           .created_ns = 10, .scenario_json = "{\"name\":\"x\"}"})
+  ASSERT_TRUE(s.CreateRun({.run_id = "r1",
+                           .name = "first",
+                           .state = v1::RUN_STATE_PENDING,
+                           .created_ns = 10,
+                           .scenario_json = "{\"name\":\"x\"}"})
                   .ok());
   ASSERT_TRUE(s.CreateRun({.run_id = "r2", .created_ns = 20}).ok());
   EXPECT_EQ(s.CreateRun({.run_id = "r1"}), absl::AlreadyExistsError("run 'r1' already exists"));
@@ -213,11 +219,15 @@ TEST(RunStoreTest, RunsAgentsFindingsAndLoadIntervals) {
   ASSERT_EQ(runs->size(), 2u);
   EXPECT_EQ((*runs)[0].run_id, "r2");  // Newest first.
 
-  ASSERT_TRUE(s.UpsertAgent({.source_id = "a", .kind = v1::AGENT_KIND_LOADGEN,
-                             .clock_offset_ns = 2'000'000'000, .registered_ns = 5})
+  ASSERT_TRUE(s.UpsertAgent({.source_id = "a",
+                             .kind = v1::AGENT_KIND_LOADGEN,
+                             .clock_offset_ns = 2'000'000'000,
+                             .registered_ns = 5})
                   .ok());
-  ASSERT_TRUE(s.UpsertAgent({.source_id = "a", .kind = v1::AGENT_KIND_LOADGEN,
-                             .clock_offset_ns = 1'000'000'000, .registered_ns = 9,
+  ASSERT_TRUE(s.UpsertAgent({.source_id = "a",
+                             .kind = v1::AGENT_KIND_LOADGEN,
+                             .clock_offset_ns = 1'000'000'000,
+                             .registered_ns = 9,
                              .last_seen_ns = 9})
                   .ok());
   absl::StatusOr<std::vector<AgentRecord>> agents = s.ListAgents();
@@ -228,9 +238,12 @@ TEST(RunStoreTest, RunsAgentsFindingsAndLoadIntervals) {
 
   ASSERT_TRUE(s.InTransaction([&](RunStore::Writer& w) -> absl::Status {
                  if (auto r = w.InsertSample(Load("a", 1, 7), "r1", 0); !r.ok()) return r.status();
-                 absl::StatusOr<int64_t> id = w.InsertFinding(
-                     {.run_id = "r1", .time_ns = 7, .severity = "warning",
-                      .kind = "samples-dropped", .message = "agent a dropped 2 samples"});
+                 absl::StatusOr<int64_t> id =
+                     w.InsertFinding({.run_id = "r1",
+                                      .time_ns = 7,
+                                      .severity = "warning",
+                                      .kind = "samples-dropped",
+                                      .message = "agent a dropped 2 samples"});
                  return id.status();
                }).ok());
   absl::StatusOr<std::vector<FindingRecord>> findings = s.ListFindings("r1");
