@@ -1,10 +1,10 @@
 #include "monitor/checks.h"
 
 #include "absl/status/status.h"
-#include "google/protobuf/util/time_util.h"
 #include "monitor/plugin_runner.h"
 #include "monitor/prom_text.h"
 #include "monitor/text_fields.h"
+#include "monitor/timestamp.h"
 
 namespace tpslab::monitor {
 
@@ -33,8 +33,7 @@ absl::StatusOr<ThresholdCheck> ParseThresholdCheck(std::string_view text) {
   std::string_view selector = fields.Next();
   if (selector.empty()) return absl::InvalidArgumentError("empty threshold check");
   // Reuse the exposition parser for "name{labels}" by giving it a value.
-  absl::StatusOr<std::vector<PromSample>> parsed =
-      ParsePrometheusText(Cat(selector, " 0\n"));
+  absl::StatusOr<std::vector<PromSample>> parsed = ParsePrometheusText(Cat(selector, " 0\n"));
   if (!parsed.ok() || parsed->size() != 1) {
     return absl::InvalidArgumentError(Cat("invalid metric selector '", selector, "'"));
   }
@@ -46,14 +45,16 @@ absl::StatusOr<ThresholdCheck> ParseThresholdCheck(std::string_view text) {
     if (field.substr(0, 5) == "warn=") target = &check.warn;
     if (field.substr(0, 5) == "crit=") target = &check.crit;
     if (target == nullptr) {
-      return absl::InvalidArgumentError(Cat("expected warn=RANGE or crit=RANGE, got '", field, "'"));
+      return absl::InvalidArgumentError(
+          Cat("expected warn=RANGE or crit=RANGE, got '", field, "'"));
     }
     absl::StatusOr<ThresholdRange> range = ParseThresholdRange(field.substr(5));
     if (!range.ok()) return range.status();
     *target = *std::move(range);
   }
   if (!check.warn && !check.crit) {
-    return absl::InvalidArgumentError(Cat("threshold check '", selector, "' has no warn= or crit="));
+    return absl::InvalidArgumentError(
+        Cat("threshold check '", selector, "' has no warn= or crit="));
   }
   return check;
 }
@@ -61,7 +62,7 @@ absl::StatusOr<ThresholdCheck> ParseThresholdCheck(std::string_view text) {
 tpslab::v1::CheckResult EvaluateThresholdCheck(const ThresholdCheck& check,
                                                const std::vector<Series>& series) {
   tpslab::v1::CheckResult result;
-  *result.mutable_time() = google::protobuf::util::TimeUtil::GetCurrentTime();
+  *result.mutable_time() = NowTimestamp();
   result.set_name(check.name);
   for (const Series& s : series) {
     if (s.name != check.metric) continue;
@@ -73,8 +74,8 @@ tpslab::v1::CheckResult EvaluateThresholdCheck(const ThresholdCheck& check,
     if (!match) continue;
     result.set_state(EvaluateThresholds(s.value, check.warn ? &*check.warn : nullptr,
                                         check.crit ? &*check.crit : nullptr));
-    result.set_output(Cat(CheckStateName(result.state()), " - ", check.name, " = ",
-                          FormatValue(s.value)));
+    result.set_output(
+        Cat(CheckStateName(result.state()), " - ", check.name, " = ", FormatValue(s.value)));
     tpslab::v1::PerfData* datum = result.add_perf_data();
     datum->set_label(check.metric);
     datum->set_value(s.value);

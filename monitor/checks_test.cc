@@ -14,13 +14,14 @@ TEST(PluginCheckTest, ParsesNameAndCommand) {
   absl::StatusOr<PluginCheck> check = ParsePluginCheck("load=check_load -w 5,4,3 -c '10,8,6'");
   ASSERT_TRUE(check.ok()) << check.status();
   EXPECT_EQ(check->name, "load");
-  EXPECT_THAT(check->argv, ElementsAre("/usr/lib/nagios/plugins/check_load", "-w", "5,4,3", "-c",
-                                       "10,8,6"));
+  EXPECT_THAT(check->argv,
+              ElementsAre("/usr/lib/nagios/plugins/check_load", "-w", "5,4,3", "-c", "10,8,6"));
   check = ParsePluginCheck("/opt/check_x --url=http://a");
   ASSERT_TRUE(check.ok());
   EXPECT_EQ(check->name, "check_x");
   EXPECT_EQ(check->argv[1], "--url=http://a");
-  EXPECT_THAT(std::string(ParsePluginCheck("=x").status().message()), HasSubstr("empty check name"));
+  EXPECT_THAT(std::string(ParsePluginCheck("=x").status().message()),
+              HasSubstr("empty check name"));
   EXPECT_THAT(std::string(ParsePluginCheck("a=").status().message()), HasSubstr("empty command"));
 }
 

@@ -74,8 +74,8 @@ void AppendHostSeries(const tpslab::v1::HostSample& sample, std::vector<Series>&
     if (cpu.cpu() == "total") continue;  // node_exporter exposes cores only
     const std::string n = CpuNumber(cpu.cpu());
     const std::pair<const char*, double> modes[] = {
-        {"user", cpu.user()},     {"nice", cpu.nice()}, {"system", cpu.system()},
-        {"idle", cpu.idle()},     {"iowait", cpu.iowait()}, {"irq", cpu.irq()},
+        {"user", cpu.user()},       {"nice", cpu.nice()},     {"system", cpu.system()},
+        {"idle", cpu.idle()},       {"iowait", cpu.iowait()}, {"irq", cpu.irq()},
         {"softirq", cpu.softirq()}, {"steal", cpu.steal()}};
     for (auto [mode, seconds] : modes) {
       Add(out, "node_cpu_seconds_total", {{"cpu", n}, {"mode", mode}}, seconds, kCounter);
@@ -144,8 +144,7 @@ void AppendProcessSeries(const tpslab::v1::ProcessSample& sample,
   Add(out, "tpslab_process_cpu_seconds_total", {{"selector", sample.selector()}, {"mode", "user"}},
       sample.cpu_user_seconds(), kCounter);
   Add(out, "tpslab_process_cpu_seconds_total",
-      {{"selector", sample.selector()}, {"mode", "system"}}, sample.cpu_system_seconds(),
-      kCounter);
+      {{"selector", sample.selector()}, {"mode", "system"}}, sample.cpu_system_seconds(), kCounter);
   if (cpu_utilisation) Add(out, "tpslab_process_cpu_utilisation", s, *cpu_utilisation, kGauge);
   Add(out, "tpslab_process_resident_memory_bytes", s, static_cast<double>(sample.rss_bytes()),
       kGauge);

@@ -72,10 +72,9 @@ TEST(ExpositionTest, ProcessAndCheckSeries) {
 }
 
 TEST(ExpositionTest, EscapesAndSpecialValues) {
-  std::vector<Series> series = {
-      {"x", {{"path", "a\"b\\c\nd"}}, std::nan(""), Series::Type::kGauge},
-      {"y", {}, -INFINITY, Series::Type::kUntyped},
-      {"z", {}, 0.1, Series::Type::kGauge}};
+  std::vector<Series> series = {{"x", {{"path", "a\"b\\c\nd"}}, std::nan(""), Series::Type::kGauge},
+                                {"y", {}, -INFINITY, Series::Type::kUntyped},
+                                {"z", {}, 0.1, Series::Type::kGauge}};
   std::string text = RenderExposition(series);
   EXPECT_THAT(text, HasSubstr("x{path=\"a\\\"b\\\\c\\nd\"} NaN\n"));
   EXPECT_THAT(text, HasSubstr("# TYPE y untyped\ny -Inf\n"));

@@ -6,8 +6,8 @@
 #include <set>
 #include <utility>
 
-#include "google/protobuf/util/time_util.h"
 #include "monitor/text_fields.h"
+#include "monitor/timestamp.h"
 
 namespace tpslab::monitor {
 namespace {
@@ -29,8 +29,8 @@ enum StatsIndex : std::size_t {
   kCount,
 };
 
-constexpr const char* kStatsNames[kCount] = {"stat",   "loadavg",  "pressure", "meminfo",
-                                             "vmstat", "netdev",   "snmp",     "sockstat",
+constexpr const char* kStatsNames[kCount] = {"stat",      "loadavg", "pressure", "meminfo",
+                                             "vmstat",    "netdev",  "snmp",     "sockstat",
                                              "diskstats", "filefd"};
 
 Metric* AddMetric(HostSample& sample, std::string name, double value, bool counter) {
@@ -47,8 +47,8 @@ std::string SanitizeName(std::string_view name) {
   std::string out;
   out.reserve(name.size());
   for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_';
+    bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
     if (ok) {
       out.push_back(c);
     } else if (c == '(' && !out.empty()) {
@@ -60,9 +60,7 @@ std::string SanitizeName(std::string_view name) {
 
 std::string CpuLabel(int index) { return index < 0 ? "total" : Cat("cpu", index); }
 
-double Busy(const CpuTimes& t) {
-  return t.user + t.nice + t.system + t.irq + t.softirq + t.steal;
-}
+double Busy(const CpuTimes& t) { return t.user + t.nice + t.system + t.irq + t.softirq + t.steal; }
 double Total(const CpuTimes& t) { return Busy(t) + t.idle + t.iowait; }
 
 }  // namespace
@@ -91,8 +89,7 @@ HostCollector::HostCollector(HostCollectorOptions options)
   for (std::size_t i = 0; i < kCount; ++i) stats_.push_back(CollectorStats{kStatsNames[i]});
 }
 
-void HostCollector::Fail(std::size_t stats_index, const absl::Status& status,
-                         HostSample& sample) {
+void HostCollector::Fail(std::size_t stats_index, const absl::Status& status, HostSample& sample) {
   sample.add_errors(Cat(kStatsNames[stats_index], ": ", status.message()));
 }
 
@@ -107,7 +104,7 @@ std::optional<std::string_view> HostCollector::ReadSource(Source& source, HostSa
 
 void HostCollector::Collect(HostSample& sample) {
   sample.Clear();
-  *sample.mutable_time() = google::protobuf::util::TimeUtil::GetCurrentTime();
+  *sample.mutable_time() = NowTimestamp();
   sample.set_hostname(options_.hostname);
   const Clock::time_point now = Clock::now();
   const double elapsed =
@@ -220,8 +217,8 @@ void HostCollector::CollectMeminfo(HostSample& sample) {
   if (!values.ok()) return Fail(kMeminfo, values.status(), sample);
   for (const auto& [name, value] : *values) {
     // node_exporter appends _bytes to every meminfo value, counts included.
-    AddMetric(sample, Cat("node_memory_", SanitizeName(name), "_bytes"),
-              static_cast<double>(value), false);
+    AddMetric(sample, Cat("node_memory_", SanitizeName(name), "_bytes"), static_cast<double>(value),
+              false);
   }
 }
 
@@ -233,8 +230,7 @@ void HostCollector::CollectVmstat(HostSample& sample) {
   for (const auto& [name, value] : *values) {
     // Most vmstat entries are event counters; nr_* are current counts.
     bool counter = name.rfind("nr_", 0) != 0;
-    AddMetric(sample, Cat("node_vmstat_", SanitizeName(name)), static_cast<double>(value),
-              counter);
+    AddMetric(sample, Cat("node_vmstat_", SanitizeName(name)), static_cast<double>(value), counter);
   }
 }
 
@@ -260,8 +256,8 @@ void HostCollector::CollectNetDev(HostSample& sample, double elapsed) {
     if (auto it = previous_netdev_.find(dev.name); it != previous_netdev_.end() && elapsed > 0) {
       const NetDevStat& before = it->second;
       auto rate = [&](const char* name, uint64_t b, uint64_t a) {
-        Metric* m = AddMetric(sample, name, static_cast<double>(CounterDelta(b, a)) / elapsed,
-                              false);
+        Metric* m =
+            AddMetric(sample, name, static_cast<double>(CounterDelta(b, a)) / elapsed, false);
         (*m->mutable_labels())["device"] = dev.name;
       };
       rate("tpslab_network_receive_bytes_per_second", before.rx_bytes, dev.rx_bytes);
@@ -291,8 +287,8 @@ void HostCollector::CollectSnmp(HostSample& sample) {
       bool gauge = c.name == "CurrEstab" || c.name == "MaxConn" || c.name == "RtoAlgorithm" ||
                    c.name == "RtoMin" || c.name == "RtoMax" || c.name == "Forwarding" ||
                    c.name == "DefaultTTL";
-      AddMetric(sample, Cat("node_netstat_", c.protocol, "_", c.name),
-                static_cast<double>(c.value), !gauge);
+      AddMetric(sample, Cat("node_netstat_", c.protocol, "_", c.name), static_cast<double>(c.value),
+                !gauge);
     }
   }
 }

@@ -85,8 +85,8 @@ class HostCollector {
 
   HostCollectorOptions options_;
   std::vector<CollectorStats> stats_;
-  Source stat_, loadavg_, pressure_cpu_, pressure_memory_, pressure_io_, meminfo_, vmstat_,
-      netdev_, snmp_, netstat_, sockstat_, diskstats_, file_nr_;
+  Source stat_, loadavg_, pressure_cpu_, pressure_memory_, pressure_io_, meminfo_, vmstat_, netdev_,
+      snmp_, netstat_, sockstat_, diskstats_, file_nr_;
   CpuClamp clamp_;
   uint64_t clamped_ = 0;
   std::optional<Clock::time_point> previous_time_;

@@ -125,11 +125,11 @@ TEST_F(FakeProcTest, MissingAndMalformedFilesAreMarkedAndCounted) {
   EXPECT_THAT(sample.errors(0), HasSubstr("pressure: cannot open"));
   EXPECT_THAT(sample.errors(0), HasSubstr("pressure/io"));
   EXPECT_THAT(sample.errors(1), StartsWith("meminfo: /proc/meminfo line 1: bad value"));
-  EXPECT_EQ(sample.pressures_size(), 2);   // cpu and memory still read
-  EXPECT_EQ(sample.cpus_size(), 3);        // other collectors unaffected
-  EXPECT_EQ(host.stats()[2].errors, 1u);   // pressure
-  EXPECT_EQ(host.stats()[3].errors, 1u);   // meminfo
-  EXPECT_EQ(host.stats()[0].errors, 0u);   // stat
+  EXPECT_EQ(sample.pressures_size(), 2);  // cpu and memory still read
+  EXPECT_EQ(sample.cpus_size(), 3);       // other collectors unaffected
+  EXPECT_EQ(host.stats()[2].errors, 1u);  // pressure
+  EXPECT_EQ(host.stats()[3].errors, 1u);  // meminfo
+  EXPECT_EQ(host.stats()[0].errors, 0u);  // stat
   // The file comes back: the next read succeeds.
   Write("pressure/io", ReadFixture("pressure_io"));
   Write("meminfo", ReadFixture("proc_meminfo"));
@@ -139,14 +139,16 @@ TEST_F(FakeProcTest, MissingAndMalformedFilesAreMarkedAndCounted) {
 
 TEST_F(FakeProcTest, CountersGoingBackwardsAndHotPluggedCpus) {
   WriteFixtures();
-  Write("stat", "cpu  1000 0 1000 1000 10 0 0 0 0 0\ncpu0 500 0 500 500 5 0 0 0 0 0\n"
-                "cpu1 500 0 500 500 5 0 0 0 0 0\n");
+  Write("stat",
+        "cpu  1000 0 1000 1000 10 0 0 0 0 0\ncpu0 500 0 500 500 5 0 0 0 0 0\n"
+        "cpu1 500 0 500 500 5 0 0 0 0 0\n");
   HostCollector host({.proc_root = root_, .user_hz = 100, .page_size = 4096, .hostname = "h"});
   tpslab::v1::HostSample sample;
   host.Collect(sample);
   // iowait steps back on cpu0 (clamped); cpu2 appears.
-  Write("stat", "cpu  1100 0 1100 1100 9 0 0 0 0 0\ncpu0 550 0 550 550 4 0 0 0 0 0\n"
-                "cpu1 550 0 550 550 5 0 0 0 0 0\ncpu2 1 0 1 1 0 0 0 0 0 0\n");
+  Write("stat",
+        "cpu  1100 0 1100 1100 9 0 0 0 0 0\ncpu0 550 0 550 550 4 0 0 0 0 0\n"
+        "cpu1 550 0 550 550 5 0 0 0 0 0\ncpu2 1 0 1 1 0 0 0 0 0 0\n");
   host.Collect(sample);
   ASSERT_EQ(sample.cpus_size(), 4);
   EXPECT_DOUBLE_EQ(sample.cpus(1).iowait(), 0.05);
@@ -164,14 +166,16 @@ TEST_F(FakeProcTest, CountersGoingBackwardsAndHotPluggedCpus) {
 
 TEST_F(FakeProcTest, InterfacesAppearAndVanish) {
   WriteFixtures();
-  const std::string header = ReadFixture("net_dev").substr(0, ReadFixture("net_dev").find("    lo"));
+  const std::string header =
+      ReadFixture("net_dev").substr(0, ReadFixture("net_dev").find("    lo"));
   Write("net/dev", header + "    lo: 100 1 0 0 0 0 0 0 100 1 0 0 0 0 0 0\n");
   HostCollector host({.proc_root = root_, .user_hz = 100, .page_size = 4096, .hostname = "h"});
   tpslab::v1::HostSample sample;
   host.Collect(sample);
   ASSERT_EQ(sample.interfaces_size(), 1);
-  Write("net/dev", header + "    lo: 200 2 0 0 0 0 0 0 200 2 0 0 0 0 0 0\n"
-                            "  veth9: 5 1 0 0 0 0 0 0 5 1 0 0 0 0 0 0\n");
+  Write("net/dev", header +
+                       "    lo: 200 2 0 0 0 0 0 0 200 2 0 0 0 0 0 0\n"
+                       "  veth9: 5 1 0 0 0 0 0 0 5 1 0 0 0 0 0 0\n");
   host.Collect(sample);
   ASSERT_EQ(sample.interfaces_size(), 2);
   EXPECT_NE(FindMetric(sample, "tpslab_network_receive_bytes_per_second", "lo"), nullptr);

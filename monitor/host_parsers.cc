@@ -58,8 +58,8 @@ absl::StatusOr<ProcStat> ParseProcStat(std::string_view text, long user_hz) {
       }
       // user nice system idle iowait irq softirq steal guest guest_nice;
       // kernels since 2.6.33 print all ten, older ones fewer (at least 4).
-      std::array<double*, 10> modes = {&cpu.user,   &cpu.nice,    &cpu.system, &cpu.idle,
-                                       &cpu.iowait, &cpu.irq,     &cpu.softirq, &cpu.steal,
+      std::array<double*, 10> modes = {&cpu.user,   &cpu.nice,      &cpu.system,  &cpu.idle,
+                                       &cpu.iowait, &cpu.irq,       &cpu.softirq, &cpu.steal,
                                        &cpu.guest,  &cpu.guest_nice};
       std::size_t count = 0;
       for (std::string_view field = fields.Next(); !field.empty(); field = fields.Next()) {
@@ -262,7 +262,8 @@ absl::StatusOr<NamedValues> ParseVmstat(std::string_view text) {
     std::string_view key = fields.Next();
     if (key.empty()) continue;
     std::optional<uint64_t> value = ParseU64(fields.Next());
-    if (!value || !fields.Next().empty()) return LineError(kFile, number, "expected 'key value'", line);
+    if (!value || !fields.Next().empty())
+      return LineError(kFile, number, "expected 'key value'", line);
     values.emplace_back(std::string(key), *value);
   }
   if (values.empty()) return EmptyError(kFile);
@@ -292,10 +293,10 @@ absl::StatusOr<std::vector<NetDevStat>> ParseNetDev(std::string_view text) {
     NetDevStat dev;
     dev.name = std::string(name);
     std::array<uint64_t*, 16> targets = {
-        &dev.rx_bytes,  &dev.rx_packets,    &dev.rx_errors,  &dev.rx_drops,
-        &dev.rx_fifo,   &dev.rx_frame,      &dev.rx_compressed, &dev.rx_multicast,
-        &dev.tx_bytes,  &dev.tx_packets,    &dev.tx_errors,  &dev.tx_drops,
-        &dev.tx_fifo,   &dev.tx_collisions, &dev.tx_carrier, &dev.tx_compressed};
+        &dev.rx_bytes, &dev.rx_packets,    &dev.rx_errors,     &dev.rx_drops,
+        &dev.rx_fifo,  &dev.rx_frame,      &dev.rx_compressed, &dev.rx_multicast,
+        &dev.tx_bytes, &dev.tx_packets,    &dev.tx_errors,     &dev.tx_drops,
+        &dev.tx_fifo,  &dev.tx_collisions, &dev.tx_carrier,    &dev.tx_compressed};
     Fields fields(line.substr(colon + 1));
     for (uint64_t* target : targets) {
       std::optional<uint64_t> value = ParseU64(fields.Next());
@@ -340,8 +341,7 @@ absl::StatusOr<std::vector<ProtoCounter>> ParseNetSnmp(std::string_view text,
         // Counters above INT64_MAX do not occur in practice but are valid.
         std::optional<uint64_t> big = ParseU64(field);
         if (!big) {
-          return LineError(file, number, Cat("bad value '", field, "' for ", name),
-                           values_line);
+          return LineError(file, number, Cat("bad value '", field, "' for ", name), values_line);
         }
         value = static_cast<int64_t>(*big);
       }
@@ -405,12 +405,12 @@ absl::StatusOr<std::vector<DiskStat>> ParseDiskstats(std::string_view text) {
     disk.minor = static_cast<uint32_t>(*minor);
     disk.name = std::string(name);
     std::array<uint64_t*, 17> targets = {
-        &disk.reads_completed,    &disk.reads_merged,       &disk.sectors_read,
-        &disk.read_time_ms,       &disk.writes_completed,   &disk.writes_merged,
-        &disk.sectors_written,    &disk.write_time_ms,      &disk.ios_in_progress,
-        &disk.io_time_ms,         &disk.weighted_io_time_ms, &disk.discards_completed,
-        &disk.discards_merged,    &disk.sectors_discarded,  &disk.discard_time_ms,
-        &disk.flushes_completed,  &disk.flush_time_ms};
+        &disk.reads_completed,   &disk.reads_merged,        &disk.sectors_read,
+        &disk.read_time_ms,      &disk.writes_completed,    &disk.writes_merged,
+        &disk.sectors_written,   &disk.write_time_ms,       &disk.ios_in_progress,
+        &disk.io_time_ms,        &disk.weighted_io_time_ms, &disk.discards_completed,
+        &disk.discards_merged,   &disk.sectors_discarded,   &disk.discard_time_ms,
+        &disk.flushes_completed, &disk.flush_time_ms};
     std::size_t count = 0;
     for (std::string_view field = fields.Next(); !field.empty(); field = fields.Next()) {
       std::optional<uint64_t> value = ParseU64(field);
@@ -430,7 +430,8 @@ DiskRates ComputeDiskRates(const DiskStat& before, const DiskStat& after, double
   DiskRates rates;
   if (seconds <= 0) return rates;
   constexpr double kSectorBytes = 512;
-  const double reads = static_cast<double>(CounterDelta(before.reads_completed, after.reads_completed));
+  const double reads =
+      static_cast<double>(CounterDelta(before.reads_completed, after.reads_completed));
   const double writes =
       static_cast<double>(CounterDelta(before.writes_completed, after.writes_completed));
   const double read_ms = static_cast<double>(CounterDelta(before.read_time_ms, after.read_time_ms));

@@ -49,10 +49,10 @@ struct ProcStat {
   // One entry per online CPU, in file order (indices may have gaps when
   // CPUs are offline).
   std::vector<CpuTimes> cpus;
-  uint64_t context_switches = 0;    // ctxt
-  uint64_t interrupts = 0;          // first number of intr
-  uint64_t boot_time = 0;           // btime, seconds since the epoch
-  uint64_t forks = 0;               // processes
+  uint64_t context_switches = 0;  // ctxt
+  uint64_t interrupts = 0;        // first number of intr
+  uint64_t boot_time = 0;         // btime, seconds since the epoch
+  uint64_t forks = 0;             // processes
   uint64_t procs_running = 0;
   uint64_t procs_blocked = 0;
 };

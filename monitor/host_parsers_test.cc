@@ -90,7 +90,7 @@ TEST(CpuClampTest, CounterThatGoesBackASmallStepKeepsItsPreviousValue) {
   ProcStat first = Stat({{0, 100}, {1, 100}}, 10);
   EXPECT_EQ(clamp.Apply(first), 0);
   ProcStat second = Stat({{0, 99.5}, {1, 101}}, 11);  // cpu0 idle stepped back 0.5 s
-  EXPECT_EQ(clamp.Apply(second), 1);                   // only cpu0 idle; the total still grew
+  EXPECT_EQ(clamp.Apply(second), 1);                  // only cpu0 idle; the total still grew
   EXPECT_DOUBLE_EQ(second.cpus[0].idle, 100);
   EXPECT_DOUBLE_EQ(second.cpus[1].idle, 101);
   EXPECT_DOUBLE_EQ(second.cpus[0].user, 11);
@@ -350,18 +350,19 @@ TEST(DiskstatsTest, OldKernelFormatAndGarbage) {
               HasSubstr("fewer than 11 counters"));
   EXPECT_THAT(Message(ParseDiskstats("8 0 sda 1 2 3 4 5 6 7 8 9 10 x\n").status()),
               HasSubstr("bad counter 'x'"));
-  EXPECT_THAT(Message(ParseDiskstats("8 sda\n").status()), HasSubstr("expected 'major minor name'"));
+  EXPECT_THAT(Message(ParseDiskstats("8 sda\n").status()),
+              HasSubstr("expected 'major minor name'"));
 }
 
 TEST(DiskRatesTest, DerivesIopsBytesAwaitAndUtilisation) {
   DiskStat before, after;
   after.reads_completed = 100;
   after.writes_completed = 300;
-  after.sectors_read = 2048;      // 1 MiB
-  after.sectors_written = 4096;   // 2 MiB
-  after.read_time_ms = 200;       // 2 ms per read
-  after.write_time_ms = 1200;     // 4 ms per write
-  after.io_time_ms = 500;         // busy half of 1 s
+  after.sectors_read = 2048;     // 1 MiB
+  after.sectors_written = 4096;  // 2 MiB
+  after.read_time_ms = 200;      // 2 ms per read
+  after.write_time_ms = 1200;    // 4 ms per write
+  after.io_time_ms = 500;        // busy half of 1 s
   DiskRates rates = ComputeDiskRates(before, after, 1.0);
   EXPECT_DOUBLE_EQ(rates.read_iops, 100);
   EXPECT_DOUBLE_EQ(rates.write_iops, 300);

@@ -91,8 +91,9 @@ MetricsServer::MetricsServer(std::shared_ptr<State> state) : state_(std::move(st
 
 MetricsServer::~MetricsServer() { Stop(); }
 
-absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
-    asio::io_context& ctx, const parse::Endpoint& endpoint, Render render) {
+absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(asio::io_context& ctx,
+                                                                    const parse::Endpoint& endpoint,
+                                                                    Render render) {
   net::ListenOptions options;
   options.address = endpoint.host.empty() ? "0.0.0.0" : endpoint.host;
   options.port = endpoint.port;
@@ -121,7 +122,8 @@ void MetricsServer::Stop() {
 
 absl::StatusOr<std::string> HttpGet(const parse::Url& url, std::chrono::milliseconds timeout) {
   if (url.scheme != parse::Scheme::kHttp) {
-    return absl::UnimplementedError(Cat("cannot scrape ", url.Redacted(), ": only http:// is supported"));
+    return absl::UnimplementedError(
+        Cat("cannot scrape ", url.Redacted(), ": only http:// is supported"));
   }
   asio::io_context ctx;
   std::optional<absl::StatusOr<std::string>> result;
@@ -133,7 +135,8 @@ absl::StatusOr<std::string> HttpGet(const parse::Url& url, std::chrono::millisec
     auto [resolve_error, endpoints] =
         co_await resolver.async_resolve(url.host, std::to_string(url.port), kUseTuple);
     if (resolve_error) {
-      result = absl::UnavailableError(Cat("cannot resolve ", url.host, ": ", resolve_error.message()));
+      result =
+          absl::UnavailableError(Cat("cannot resolve ", url.host, ": ", resolve_error.message()));
       co_return;
     }
     auto [connect_error, connected] = co_await stream.async_connect(endpoints, kUseTuple);
@@ -143,8 +146,8 @@ absl::StatusOr<std::string> HttpGet(const parse::Url& url, std::chrono::millisec
                    : absl::UnavailableError(Cat("GET ", where, ": ", connect_error.message()));
       co_return;
     }
-    http::request<http::empty_body> request(http::verb::get,
-                                            url.path + (url.query.empty() ? "" : "?" + url.query), 11);
+    http::request<http::empty_body> request(
+        http::verb::get, url.path + (url.query.empty() ? "" : "?" + url.query), 11);
     request.set(http::field::host, url.HostPort());
     request.set(http::field::user_agent, "tpslab-monitor");
     request.set(http::field::accept, "text/plain");
@@ -164,9 +167,9 @@ absl::StatusOr<std::string> HttpGet(const parse::Url& url, std::chrono::millisec
     } else if (read_error) {
       result = absl::UnavailableError(Cat("GET ", where, ": ", read_error.message()));
     } else if (parser.get().result() != http::status::ok) {
-      result = absl::FailedPreconditionError(
-          Cat("GET ", where, ": HTTP ", parser.get().result_int(), " ",
-              std::string(parser.get().reason())));
+      result =
+          absl::FailedPreconditionError(Cat("GET ", where, ": HTTP ", parser.get().result_int(),
+                                            " ", std::string(parser.get().reason())));
     } else {
       result = std::move(parser.get().body());
     }

@@ -11,9 +11,9 @@
 #include <array>
 
 #include "absl/status/status.h"
-#include "google/protobuf/util/time_util.h"
 #include "monitor/plugin_output.h"
 #include "monitor/text_fields.h"
+#include "monitor/timestamp.h"
 
 namespace tpslab::monitor {
 namespace {
@@ -157,7 +157,7 @@ absl::StatusOr<PluginRun> RunPlugin(const std::vector<std::string>& argv,
 tpslab::v1::CheckResult ToCheckResult(const std::string& name,
                                       const absl::StatusOr<PluginRun>& run) {
   tpslab::v1::CheckResult result;
-  *result.mutable_time() = google::protobuf::util::TimeUtil::GetCurrentTime();
+  *result.mutable_time() = NowTimestamp();
   result.set_name(name);
   if (!run.ok()) {
     result.set_state(tpslab::v1::CHECK_STATE_UNKNOWN);
@@ -174,8 +174,8 @@ tpslab::v1::CheckResult ToCheckResult(const std::string& name,
   }
   if (run->signal != 0) {
     result.set_state(tpslab::v1::CHECK_STATE_UNKNOWN);
-    result.set_output(Cat("plugin killed by signal ", run->signal, " (", strsignal(run->signal),
-                          ")"));
+    result.set_output(
+        Cat("plugin killed by signal ", run->signal, " (", strsignal(run->signal), ")"));
     return result;
   }
   result.set_state(StateFromExitCode(run->exit_code));

@@ -1,7 +1,5 @@
 #include "monitor/plugin_runner.h"
 
-#include "monitor/plugin_output.h"
-
 #include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -15,6 +13,8 @@
 #include <fstream>
 #include <string>
 #include <thread>
+
+#include "monitor/plugin_output.h"
 
 namespace tpslab::monitor {
 namespace {
@@ -93,8 +93,8 @@ int ClosedPort() {
 }
 
 TEST(PluginRunnerTest, CheckLoadOk) {
-  tpslab::v1::CheckResult r = Check({std::string(kPlugins) + "check_load", "-w", "1000,1000,1000",
-                                     "-c", "2000,2000,2000"});
+  tpslab::v1::CheckResult r =
+      Check({std::string(kPlugins) + "check_load", "-w", "1000,1000,1000", "-c", "2000,2000,2000"});
   EXPECT_EQ(r.state(), CHECK_STATE_OK) << r.output();
   EXPECT_THAT(r.output(), StartsWith("LOAD OK"));
   ASSERT_GE(r.perf_data_size(), 3);
@@ -124,15 +124,14 @@ TEST(PluginRunnerTest, CheckTcpWarningOnUnexpectedBanner) {
 }
 
 TEST(PluginRunnerTest, CheckTcpCriticalOnClosedPort) {
-  tpslab::v1::CheckResult r = Check({std::string(kPlugins) + "check_tcp", "-H", "127.0.0.1", "-p",
-                                     std::to_string(ClosedPort())});
+  tpslab::v1::CheckResult r = Check(
+      {std::string(kPlugins) + "check_tcp", "-H", "127.0.0.1", "-p", std::to_string(ClosedPort())});
   EXPECT_EQ(r.state(), CHECK_STATE_CRITICAL) << r.output();
   EXPECT_THAT(r.output(), HasSubstr("Connection refused"));
 }
 
 TEST(PluginRunnerTest, CheckLoadUnknownOnBadArguments) {
-  tpslab::v1::CheckResult r =
-      Check({std::string(kPlugins) + "check_load", "-w", "not-a-number"});
+  tpslab::v1::CheckResult r = Check({std::string(kPlugins) + "check_load", "-w", "not-a-number"});
   EXPECT_EQ(r.state(), CHECK_STATE_UNKNOWN) << r.output();
 }
 
@@ -209,8 +208,8 @@ TEST(SplitCommandLineTest, QuotesAndEscapes) {
   absl::StatusOr<std::vector<std::string>> words =
       SplitCommandLine("check_tcp -H 127.0.0.1 -e '220 ftp' -s \"a\\\"b\" x\\ y");
   ASSERT_TRUE(words.ok());
-  EXPECT_THAT(*words, ::testing::ElementsAre("check_tcp", "-H", "127.0.0.1", "-e", "220 ftp",
-                                             "-s", "a\"b", "x y"));
+  EXPECT_THAT(*words, ::testing::ElementsAre("check_tcp", "-H", "127.0.0.1", "-e", "220 ftp", "-s",
+                                             "a\"b", "x y"));
   EXPECT_THAT(std::string(SplitCommandLine("a 'b").status().message()),
               HasSubstr("unterminated '"));
   EXPECT_THAT(std::string(SplitCommandLine("  ").status().message()), HasSubstr("empty command"));

@@ -35,7 +35,8 @@ ProcFile::ProcFile(std::string path, std::size_t initial_capacity)
 ProcFile::~ProcFile() { Close(); }
 
 ProcFile::ProcFile(ProcFile&& other) noexcept
-    : path_(std::move(other.path_)), fd_(std::exchange(other.fd_, -1)),
+    : path_(std::move(other.path_)),
+      fd_(std::exchange(other.fd_, -1)),
       buffer_(std::move(other.buffer_)) {}
 
 ProcFile& ProcFile::operator=(ProcFile&& other) noexcept {
@@ -61,8 +62,8 @@ absl::StatusOr<std::string_view> ProcFile::Read() {
   std::size_t size = 0;
   for (;;) {
     if (size == buffer_.size()) buffer_.resize(buffer_.size() * 2);
-    ssize_t n = ::pread(fd_, buffer_.data() + size, buffer_.size() - size,
-                        static_cast<off_t>(size));
+    ssize_t n =
+        ::pread(fd_, buffer_.data() + size, buffer_.size() - size, static_cast<off_t>(size));
     if (n < 0) {
       if (errno == EINTR) continue;
       int error = errno;

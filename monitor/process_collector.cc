@@ -9,8 +9,8 @@
 #include <utility>
 
 #include "absl/status/status.h"
-#include "google/protobuf/util/time_util.h"
 #include "monitor/text_fields.h"
+#include "monitor/timestamp.h"
 #include "spdlog/spdlog.h"
 
 namespace tpslab::monitor {
@@ -19,8 +19,8 @@ namespace {
 bool IsNameText(std::string_view text) {
   if (text.empty() || text.size() > 15) return false;
   return std::all_of(text.begin(), text.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '.' || c == '-' || c == ':';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-' || c == ':';
   });
 }
 
@@ -215,13 +215,15 @@ bool ProcessCollector::ReadMember(Member& member, tpslab::v1::ProcessSample& sam
     return false;
   }
   const double hz = static_cast<double>(options_.user_hz);
-  sample.set_cpu_user_seconds(sample.cpu_user_seconds() + static_cast<double>(stat->utime_ticks) / hz);
+  sample.set_cpu_user_seconds(sample.cpu_user_seconds() +
+                              static_cast<double>(stat->utime_ticks) / hz);
   sample.set_cpu_system_seconds(sample.cpu_system_seconds() +
                                 static_cast<double>(stat->stime_ticks) / hz);
   sample.set_rss_bytes(sample.rss_bytes() +
                        static_cast<uint64_t>(std::max<int64_t>(stat->rss_pages, 0)) *
                            static_cast<uint64_t>(options_.page_size));
-  sample.set_threads(sample.threads() + static_cast<uint32_t>(std::max<int64_t>(stat->num_threads, 0)));
+  sample.set_threads(sample.threads() +
+                     static_cast<uint32_t>(std::max<int64_t>(stat->num_threads, 0)));
   if (sample.command().empty()) sample.set_command(stat->comm);
 
   absl::StatusOr<std::string_view> status_text = member.status.Read();
@@ -280,7 +282,7 @@ void ProcessCollector::Collect(std::vector<tpslab::v1::ProcessSample>& samples) 
       watch.needs_rescan = false;
     }
     tpslab::v1::ProcessSample& sample = samples[i];
-    *sample.mutable_time() = google::protobuf::util::TimeUtil::GetCurrentTime();
+    *sample.mutable_time() = NowTimestamp();
     const Clock::time_point read_time = Clock::now();
     sample.set_selector(watch.selector.Label());
     uint32_t alive = 0;

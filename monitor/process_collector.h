@@ -61,8 +61,7 @@ ProcessSelector PidSelector(int pid, bool children = false);
 // comm limit) is a name; anything else is a regex over the command line.
 // "name:X" and "pattern:X" force either reading. Fails with
 // InvalidArgument on an empty text or a regex that does not compile.
-absl::StatusOr<ProcessSelector> ParseProcessSelector(std::string_view text,
-                                                     bool children = false);
+absl::StatusOr<ProcessSelector> ParseProcessSelector(std::string_view text, bool children = false);
 
 struct ProcessCollectorOptions {
   // Root of the proc file system. Default "/proc".

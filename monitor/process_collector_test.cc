@@ -54,8 +54,7 @@ void WaitForComm(pid_t pid, const std::string& comm) {
 std::string UniqueSleep(const std::string& name) {
   const char* tmp = std::getenv("TEST_TMPDIR");
   std::string path = std::string(tmp ? tmp : "/tmp") + "/" + name;
-  std::filesystem::copy_file("/bin/sleep", path,
-                             std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy_file("/bin/sleep", path, std::filesystem::copy_options::overwrite_existing);
   chmod(path.c_str(), 0755);
   return path;
 }

@@ -8,9 +8,9 @@
 namespace tpslab::monitor {
 namespace {
 
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Pair;
-using ::testing::ElementsAre;
 
 std::string Error(std::string_view text) {
   return std::string(ParsePrometheusText(text).status().message());

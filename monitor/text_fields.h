@@ -23,15 +23,11 @@ inline void AppendPiece(std::string& out, std::string_view piece) { out.append(p
 inline void AppendPiece(std::string& out, char c) { out.push_back(c); }
 // Any contiguous character container (std::string, absl::string_view, ...).
 template <typename T>
-  requires requires(const T& t) { std::string_view(t.data(), t.size()); }
-void AppendPiece(std::string& out, const T& text) {
-  out.append(text.data(), text.size());
-}
+requires requires(const T& t) { std::string_view(t.data(), t.size()); }
+void AppendPiece(std::string& out, const T& text) { out.append(text.data(), text.size()); }
 template <typename T>
-  requires std::is_arithmetic_v<T>
-void AppendPiece(std::string& out, T value) {
-  out.append(std::to_string(value));
-}
+requires std::is_arithmetic_v<T>
+void AppendPiece(std::string& out, T value) { out.append(std::to_string(value)); }
 }  // namespace internal
 
 // Concatenates strings, string_views, chars and numbers (std::to_string

@@ -15,8 +15,7 @@ absl::Status RangeError(std::string_view text, std::string_view what) {
 }  // namespace
 
 bool ThresholdRange::Alerts(double value) const {
-  const bool inside =
-      (start_infinite || value >= start) && (end_infinite || value <= end);
+  const bool inside = (start_infinite || value >= start) && (end_infinite || value <= end);
   return alert_inside ? inside : !inside;
 }
 
@@ -30,7 +29,8 @@ absl::StatusOr<ThresholdRange> ParseThresholdRange(std::string_view text) {
     rest.remove_prefix(1);
   }
   std::size_t colon = rest.find(':');
-  std::string_view start = colon == std::string_view::npos ? std::string_view() : rest.substr(0, colon);
+  std::string_view start =
+      colon == std::string_view::npos ? std::string_view() : rest.substr(0, colon);
   std::string_view end = colon == std::string_view::npos ? rest : rest.substr(colon + 1);
   if (colon == std::string_view::npos) {
     // "10": 0..10.

@@ -67,7 +67,7 @@ TEST(ThresholdRangeTest, AtSignIsInsideInclusive) {
 }
 
 TEST(ThresholdRangeTest, MoreForms) {
-  EXPECT_TRUE(Range("@10").Alerts(5));    // inside 0..10
+  EXPECT_TRUE(Range("@10").Alerts(5));  // inside 0..10
   EXPECT_FALSE(Range("@10").Alerts(11));
   EXPECT_TRUE(Range("@~:0").Alerts(-3));  // inside -inf..0
   EXPECT_FALSE(Range("~:").Alerts(1e9));  // everything is inside
