@@ -109,6 +109,11 @@ void Agent::PublishCheck(tpslab::v1::CheckResult& result) {
                  CheckStateName(result.state()), result.output());
   }
   WriteJson("check_result", result);
+  if (options_.coordinator != nullptr) {
+    tpslab::v1::AgentMessage message;
+    *message.mutable_check() = result;
+    options_.coordinator->Send(std::move(message));
+  }
 }
 
 void Agent::RunChecks() {
@@ -238,6 +243,16 @@ void Agent::SampleOnce() {
 
   WriteJson("host_sample", host);
   for (const tpslab::v1::ProcessSample& p : processes) WriteJson("process_sample", p);
+  if (options_.coordinator != nullptr) {
+    tpslab::v1::AgentMessage message;
+    *message.mutable_host() = host;
+    options_.coordinator->Send(std::move(message));
+    for (const tpslab::v1::ProcessSample& p : processes) {
+      tpslab::v1::AgentMessage process;
+      *process.mutable_process() = p;
+      options_.coordinator->Send(std::move(process));
+    }
+  }
   // Rendered only when asked: Prometheus usually scrapes less often than
   // the monitor samples.
   std::lock_guard lock(metrics_mutex_);

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/agent/agent_stream.h"
 #include "common/parse/url.h"
 #include "common/proto/samples.pb.h"
 #include "monitor/checks.h"
@@ -60,6 +61,9 @@ struct AgentOptions {
   std::string jsonl;
   // Stop after this many samples; 0 (default) runs until Stop().
   int64_t max_samples = 0;
+  // Where host, process and check samples are streamed to the coordinator
+  // (owned by the caller, outliving the Agent). Default null: not streamed.
+  tpslab::agent::AgentStream* coordinator = nullptr;
   // Root of the proc file system. Default "/proc".
   std::string proc_root = "/proc";
 };

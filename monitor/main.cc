@@ -14,6 +14,7 @@
 #include <optional>
 #include <thread>
 
+#include "common/agent/agent_stream.h"
 #include "common/app/cli.h"
 #include "common/parse/duration.h"
 #include "common/parse/url.h"
@@ -38,6 +39,7 @@ struct Flags {
   std::chrono::nanoseconds check_interval = std::chrono::seconds(60);
   std::chrono::nanoseconds check_timeout = std::chrono::seconds(10);
   parse::Endpoint coordinator;
+  std::string token;
   parse::Endpoint prometheus;
   bool prometheus_set = false;
   bool coordinator_set = false;
@@ -46,15 +48,18 @@ struct Flags {
 };
 
 int RunAgent(Flags& flags) {
+  // Samples go to the coordinator at least once, across its restarts; what a
+  // full buffer drops is reported to it (common/agent/agent_stream.h).
+  std::unique_ptr<agent::AgentStream> stream;
   if (flags.coordinator_set) {
-    // The gRPC agent client (Coordinator.Stream with a bounded resend
-    // buffer) is not part of this binary yet; refuse instead of pretending.
-    std::cerr << "monitor: error: --coordinator " << parse::FormatEndpoint(flags.coordinator)
-              << ": streaming to the coordinator is not implemented yet (no gRPC agent "
-                 "client); use --jsonl or --prometheus\n";
-    return app::kExitFailure;
+    agent::AgentStreamOptions stream_options;
+    stream_options.coordinator = parse::FormatEndpoint(flags.coordinator);
+    stream_options.token = flags.token;
+    stream_options.kind = v1::AGENT_KIND_MONITOR;
+    stream = std::make_unique<agent::AgentStream>(std::move(stream_options));
   }
   AgentOptions options;
+  options.coordinator = stream.get();
   options.interval = flags.interval;
   options.check_interval = flags.check_interval;
   options.check_timeout = flags.check_timeout;
@@ -127,6 +132,12 @@ int RunAgent(Flags& flags) {
                parse::FormatDuration(flags.interval), flags.pids.size() + flags.processes.size(),
                flags.scrapes.size(), flags.checks.size());
   (*agent)->Run();
+  if (stream && !stream->Flush(std::chrono::seconds(2))) {
+    const agent::AgentStreamStats stats = stream->stats();
+    spdlog::warn("coordinator {}: {} samples not acknowledged at exit ({})",
+                 parse::FormatEndpoint(flags.coordinator),
+                 stats.last_sequence - stats.acked_sequence, stats.last_error);
+  }
   if (server) server->Stop();
   signals.cancel();
   guard.reset();
@@ -204,8 +215,9 @@ int main(int argc, char** argv) {
                    "Plugin timeout (the process group is killed; state UNKNOWN)");
   root.add_option("--threshold", flags.thresholds,
                   "Built-in check: 'METRIC{label=\"v\"} warn=RANGE crit=RANGE' (repeatable)");
-  CLI::Option* coordinator =
-      app::AddEndpoint(root, "--coordinator", flags.coordinator, "Analyzer's gRPC address");
+  CLI::Option* coordinator = app::AddEndpoint(root, "--coordinator", flags.coordinator,
+                                              "Stream samples to the analyzer's gRPC address");
+  root.add_option("--token", flags.token, "Shared secret for --coordinator");
   CLI::Option* prometheus = app::AddEndpoint(root, "--prometheus", flags.prometheus,
                                              "Serve GET /metrics here (port 0: any free port)");
   root.add_option("--jsonl", flags.jsonl, "Write JSON lines to FILE, or '-' for stdout");
