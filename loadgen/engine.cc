@@ -314,8 +314,8 @@ absl::Status Engine::Impl::Prepare() {
         s.file_content = content;
       }
       if (step.has_rendezvous()) {
-        auto& point = rendezvous_[absl::StrCat(tx.name(), "/", step.rendezvous().name(), "/",
-                                               step.name())];
+        auto& point =
+            rendezvous_[absl::StrCat(tx.name(), "/", step.rendezvous().name(), "/", step.name())];
         if (!point) point = std::make_unique<RendezvousPoint>();
         s.rendezvous = point.get();
       }
@@ -337,7 +337,8 @@ absl::Status Engine::Impl::Preflight() {
   std::vector<std::string> failures(targets_.size());
   for (size_t i = 0; i < targets_.size(); ++i) {
     const TargetRuntime& target = targets_[i];
-    const auto timeout = std::min<std::chrono::nanoseconds>(target.timeout, std::chrono::seconds(5));
+    const auto timeout =
+        std::min<std::chrono::nanoseconds>(target.timeout, std::chrono::seconds(5));
     asio::co_spawn(context, ProbeTarget(target.url.host, target.url.port, timeout),
                    [&failures, i](std::exception_ptr, boost::system::error_code ec) {
                      if (ec) failures[i] = ec.message();
@@ -353,7 +354,6 @@ absl::Status Engine::Impl::Preflight() {
   }
   return absl::OkStatus();
 }
-
 
 void Engine::Impl::Spawn(asio::io_context& context, asio::awaitable<void> coroutine) {
   asio::co_spawn(context, std::move(coroutine), [](std::exception_ptr e) {
@@ -443,8 +443,8 @@ asio::awaitable<void> Engine::Impl::Rendezvous(const StepRuntime& step) {
       co_return;
     }
   }
-  const Clock::duration timeout =
-      r.has_timeout() ? Clock::duration(ToNanos(r.timeout())) : Clock::duration(std::chrono::seconds(30));
+  const Clock::duration timeout = r.has_timeout() ? Clock::duration(ToNanos(r.timeout()))
+                                                  : Clock::duration(std::chrono::seconds(30));
   const Clock::time_point until = Clock::now() + timeout;
   asio::steady_timer timer(co_await asio::this_coro::executor);
   while (!stopping_.load(std::memory_order_relaxed) && Clock::now() < until) {
@@ -489,8 +489,10 @@ asio::awaitable<StepResult> Engine::Impl::RunFtp(VirtualUser& vu, const StepRunt
       }
       co_return co_await ftp.Login(user, password, expect);
     }
-    case v1::FtpStep::OP_CWD:
-      co_return co_await ftp.Simple("CWD " + path, expect);
+    case v1::FtpStep::OP_CWD: {
+      const std::string command = "CWD " + path;
+      co_return co_await ftp.Simple(command, expect);
+    }
     case v1::FtpStep::OP_PWD:
       co_return co_await ftp.Simple("PWD", expect);
     case v1::FtpStep::OP_LIST:
@@ -507,18 +509,30 @@ asio::awaitable<StepResult> Engine::Impl::RunFtp(VirtualUser& vu, const StepRunt
                                    expect);
     case v1::FtpStep::OP_DOWNLOAD:
       co_return co_await ftp.Retrieve("RETR", path, f.data_mode(), f.expect_size_bytes(), expect);
-    case v1::FtpStep::OP_SIZE:
-      co_return co_await ftp.Simple("SIZE " + path, expect);
-    case v1::FtpStep::OP_MDTM:
-      co_return co_await ftp.Simple("MDTM " + path, expect);
-    case v1::FtpStep::OP_DELETE:
-      co_return co_await ftp.Simple("DELE " + path, expect);
-    case v1::FtpStep::OP_MKDIR:
-      co_return co_await ftp.Simple("MKD " + path, expect);
-    case v1::FtpStep::OP_RMDIR:
-      co_return co_await ftp.Simple("RMD " + path, expect);
-    case v1::FtpStep::OP_RENAME:
-      co_return co_await ftp.Rename(path, Expand(f.to(), vu), expect);
+    case v1::FtpStep::OP_SIZE: {
+      const std::string command = "SIZE " + path;
+      co_return co_await ftp.Simple(command, expect);
+    }
+    case v1::FtpStep::OP_MDTM: {
+      const std::string command = "MDTM " + path;
+      co_return co_await ftp.Simple(command, expect);
+    }
+    case v1::FtpStep::OP_DELETE: {
+      const std::string command = "DELE " + path;
+      co_return co_await ftp.Simple(command, expect);
+    }
+    case v1::FtpStep::OP_MKDIR: {
+      const std::string command = "MKD " + path;
+      co_return co_await ftp.Simple(command, expect);
+    }
+    case v1::FtpStep::OP_RMDIR: {
+      const std::string command = "RMD " + path;
+      co_return co_await ftp.Simple(command, expect);
+    }
+    case v1::FtpStep::OP_RENAME: {
+      std::string to = Expand(f.to(), vu);
+      co_return co_await ftp.Rename(path, std::move(to), expect);
+    }
     case v1::FtpStep::OP_NOOP:
       co_return co_await ftp.Simple("NOOP", expect);
     case v1::FtpStep::OP_QUIT:
@@ -580,7 +594,8 @@ asio::awaitable<void> Engine::Impl::RunTransaction(VirtualUser& vu, ThreadState&
       } else if (think.distribution() == v1::ThinkTime::DISTRIBUTION_EXPONENTIAL && seconds > 0) {
         seconds = std::exponential_distribution<double>(1 / seconds)(vu.rng);
       }
-      co_await Sleep(std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds)));
+      co_await Sleep(
+          std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds)));
       continue;
     }
     if (s.step->has_rendezvous()) {
@@ -802,11 +817,10 @@ absl::StatusOr<RunResult> Engine::Impl::Run() {
       }
       std::this_thread::sleep_until(std::min(next_report, now + std::chrono::milliseconds(5)));
     }
-    result.interrupted = interrupted_.load() ||
-                         std::chrono::duration<double>(load_end - start_).count() < total_s_;
-    result.elapsed_s = result.interrupted
-                           ? std::chrono::duration<double>(load_end - start_).count()
-                           : total_s_;
+    result.interrupted =
+        interrupted_.load() || std::chrono::duration<double>(load_end - start_).count() < total_s_;
+    result.elapsed_s =
+        result.interrupted ? std::chrono::duration<double>(load_end - start_).count() : total_s_;
     stopping_.store(true);
     desired_users_.store(0);
     while (active_.load() > 0 && !pool_->stopped() && Clock::now() < load_end + drain) {

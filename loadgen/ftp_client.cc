@@ -125,8 +125,8 @@ asio::awaitable<boost::system::error_code> FtpClient::ReadReply() {
     const bool numbered = line.size() >= 3 && std::isdigit(static_cast<unsigned char>(line[0])) &&
                           std::isdigit(static_cast<unsigned char>(line[1])) &&
                           std::isdigit(static_cast<unsigned char>(line[2]));
-    const int line_code = numbered ? (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0')
-                                   : 0;
+    const int line_code =
+        numbered ? (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0') : 0;
     if (code == 0) {
       if (!numbered) co_return make_error_code(asio::error::invalid_argument);
       code = line_code;
@@ -163,10 +163,11 @@ asio::awaitable<StepResult> FtpClient::Exchange(const std::string& command) {
 
 asio::awaitable<StepResult> FtpClient::Connect(int expect) {
   Close();
-  net::SocketResult s = co_await net::Connect(endpoint_.host, endpoint_.port, {}, endpoint_.timeout);
+  net::SocketResult s =
+      co_await net::Connect(endpoint_.host, endpoint_.port, {}, endpoint_.timeout);
   if (s.error) {
-    co_return StepResult::FromError(s.error,
-                                    "connect " + net::FormatHostPort(endpoint_.host, endpoint_.port));
+    co_return StepResult::FromError(
+        s.error, "connect " + net::FormatHostPort(endpoint_.host, endpoint_.port));
   }
   control_ = std::make_unique<Control>(std::move(s.socket));
   boost::system::error_code ec = co_await ReadReply();
@@ -181,10 +182,12 @@ asio::awaitable<StepResult> FtpClient::Connect(int expect) {
 }
 
 asio::awaitable<StepResult> FtpClient::Login(std::string user, std::string password, int expect) {
-  StepResult r = co_await Exchange("USER " + user);
+  const std::string user_command = "USER " + user;
+  StepResult r = co_await Exchange(user_command);
   if (!r.ok()) co_return r;
   if (reply_.code == 331 || reply_.code == 332) {
-    r = co_await Exchange("PASS " + password);
+    const std::string pass_command = "PASS " + password;
+    r = co_await Exchange(pass_command);
     if (!r.ok()) co_return r;
   }
   if (!Matches(reply_.code, expect, 2)) {
@@ -207,10 +210,12 @@ asio::awaitable<StepResult> FtpClient::Simple(std::string command, int expect) {
 }
 
 asio::awaitable<StepResult> FtpClient::Rename(std::string from, std::string to, int expect) {
-  StepResult r = co_await Exchange("RNFR " + from);
+  const std::string rnfr = "RNFR " + from;
+  StepResult r = co_await Exchange(rnfr);
   if (!r.ok()) co_return r;
   if (reply_.code != 350) co_return Unexpected("RNFR", "350");
-  co_return co_await Simple("RNTO " + to, expect);
+  std::string rnto = "RNTO " + to;
+  co_return co_await Simple(std::move(rnto), expect);
 }
 
 asio::awaitable<StepResult> FtpClient::Quit(int expect) {
@@ -248,8 +253,8 @@ asio::awaitable<StepResult> FtpClient::OpenData(v1::DataMode mode) {
     } else {
       std::string address = local.address().to_string();
       std::replace(address.begin(), address.end(), '.', ',');
-      command = "PORT " + address + "," + std::to_string(port / 256) + "," +
-                std::to_string(port % 256);
+      command =
+          "PORT " + address + "," + std::to_string(port / 256) + "," + std::to_string(port % 256);
     }
     StepResult r = co_await Exchange(command);
     if (!r.ok()) co_return r;
@@ -257,10 +262,13 @@ asio::awaitable<StepResult> FtpClient::OpenData(v1::DataMode mode) {
     co_return StepResult{};
   }
   const bool pasv = mode == v1::DATA_MODE_PASV;
-  StepResult r = co_await Exchange(pasv ? "PASV" : "EPSV");
+  const std::string mode_command = pasv ? "PASV" : "EPSV";
+  StepResult r = co_await Exchange(mode_command);
   if (!r.ok()) co_return r;
-  if (reply_.code != (pasv ? 227 : 229)) co_return Unexpected(pasv ? "PASV" : "EPSV", pasv ? "227" : "229");
-  const std::optional<uint16_t> port = pasv ? ParsePasvPort(reply_.text) : ParseEpsvPort(reply_.text);
+  if (reply_.code != (pasv ? 227 : 229))
+    co_return Unexpected(pasv ? "PASV" : "EPSV", pasv ? "227" : "229");
+  const std::optional<uint16_t> port =
+      pasv ? ParsePasvPort(reply_.text) : ParseEpsvPort(reply_.text);
   if (!port) co_return Unexpected(pasv ? "PASV" : "EPSV", "a port");
   // The data connection goes to the control connection's peer: the address
   // in a 227 reply is often wrong behind NAT, and EPSV has none.
@@ -297,7 +305,8 @@ asio::awaitable<StepResult> FtpClient::Store(std::string verb, std::string path,
   if (!control_) co_return StepResult::Fail(v1::ERROR_CLASS_OTHER, verb + ": not connected");
   StepResult r = co_await OpenData(mode);
   if (!r.ok()) co_return r;
-  r = co_await Exchange(verb + " " + path);
+  const std::string command = verb + " " + path;
+  r = co_await Exchange(command);
   if (!r.ok()) co_return r;
   if (reply_.code / 100 != 1) co_return Unexpected(verb, "125 or 150");
   r = co_await AcceptData();
@@ -315,8 +324,8 @@ asio::awaitable<StepResult> FtpClient::Store(std::string verb, std::string path,
     while (sent < size) {
       const size_t n = static_cast<size_t>(std::min<uint64_t>(size - sent, kChunk));
       data_->deadline.ExpiresAfter(endpoint_.timeout);
-      net::IoResult w =
-          co_await net::Write(data_->socket, asio::buffer(UploadPattern().data(), n), data_->deadline);
+      net::IoResult w = co_await net::Write(data_->socket, asio::buffer(UploadPattern().data(), n),
+                                            data_->deadline);
       sent += w.bytes;
       if (w.error) {
         Close();
@@ -346,7 +355,8 @@ asio::awaitable<StepResult> FtpClient::Retrieve(std::string verb, std::string pa
   if (!control_) co_return StepResult::Fail(v1::ERROR_CLASS_OTHER, verb + ": not connected");
   StepResult r = co_await OpenData(mode);
   if (!r.ok()) co_return r;
-  r = co_await Exchange(path.empty() ? verb : verb + " " + path);
+  const std::string command = path.empty() ? verb : verb + " " + path;
+  r = co_await Exchange(command);
   if (!r.ok()) co_return r;
   if (reply_.code / 100 != 1) co_return Unexpected(verb, "125 or 150");
   r = co_await AcceptData();

@@ -88,9 +88,8 @@ class FtpClient {
   // Reads a data transfer for `verb` ("RETR", "LIST", "NLST", "MLSD") of
   // `path` (may be empty for listings); fails with CHECK_FAILED when
   // `expect_size` is not 0 and another number of bytes arrived.
-  boost::asio::awaitable<StepResult> Retrieve(std::string verb, std::string path,
-                                              v1::DataMode mode, uint64_t expect_size = 0,
-                                              int expect = 0);
+  boost::asio::awaitable<StepResult> Retrieve(std::string verb, std::string path, v1::DataMode mode,
+                                              uint64_t expect_size = 0, int expect = 0);
   // Closes the control connection without QUIT.
   void Close();
 

@@ -95,9 +95,7 @@ struct HttpClient::Connection {
   explicit Connection(tcp::socket s)
       : socket(std::move(s)), deadline(socket.get_executor(), socket), buffer(kBufferSize) {}
 
-  std::string_view buffered() const {
-    return std::string_view(buffer.data() + begin, end - begin);
-  }
+  std::string_view buffered() const { return std::string_view(buffer.data() + begin, end - begin); }
   void Consume(size_t n) {
     begin += n;
     if (begin == end) begin = end = 0;
@@ -110,7 +108,8 @@ struct HttpClient::Connection {
       begin = 0;
     }
     if (end == buffer.size()) {
-      if (buffer.size() >= kMaxHead) co_return net::IoResult{make_error_code(asio::error::message_size), 0};
+      if (buffer.size() >= kMaxHead)
+        co_return net::IoResult{make_error_code(asio::error::message_size), 0};
       buffer.resize(buffer.size() * 2);
     }
     deadline.ExpiresAfter(timeout);
@@ -147,7 +146,8 @@ std::string HttpClient::BuildRequest(std::string_view method, std::string_view p
   bool has_host = false;
   for (const auto& [name, value] : headers) has_host = has_host || IEquals(name, "host");
   if (!has_host) out.append("Host: ").append(host_header).append("\r\n");
-  for (const auto& [name, value] : headers) out.append(name).append(": ").append(value).append("\r\n");
+  for (const auto& [name, value] : headers)
+    out.append(name).append(": ").append(value).append("\r\n");
   if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
     out.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
   }
@@ -174,15 +174,16 @@ asio::awaitable<StepResult> HttpClient::Exchange(std::string_view request, bool 
     net::SocketResult s =
         co_await net::Connect(endpoint_.host, endpoint_.port, {}, endpoint_.timeout);
     if (s.error) {
-      co_return StepResult::FromError(s.error,
-                                      "connect " + net::FormatHostPort(endpoint_.host, endpoint_.port));
+      co_return StepResult::FromError(
+          s.error, "connect " + net::FormatHostPort(endpoint_.host, endpoint_.port));
     }
     connection_ = std::make_unique<Connection>(std::move(s.socket));
   }
   Connection& c = *connection_;
   const bool reused = c.requests++ > 0;
   c.deadline.ExpiresAfter(endpoint_.timeout);
-  net::IoResult w = co_await net::Write(c.socket, asio::buffer(request.data(), request.size()), c.deadline);
+  net::IoResult w =
+      co_await net::Write(c.socket, asio::buffer(request.data(), request.size()), c.deadline);
   if (w.error) {
     Close();
     *retryable = reused && w.error != net::Error::timed_out;
@@ -233,8 +234,9 @@ asio::awaitable<StepResult> HttpClient::Exchange(std::string_view request, bool 
       auto [p, e] = std::from_chars(line.data(), line.data() + line.size(), size, 16);
       if (e != std::errc() || p == line.data()) {
         Close();
-        co_return StepResult::Fail(v1::ERROR_CLASS_UNEXPECTED_REPLY,
-                                   "malformed chunk size '" + std::string(line.substr(0, 32)) + "'");
+        co_return StepResult::Fail(
+            v1::ERROR_CLASS_UNEXPECTED_REPLY,
+            "malformed chunk size '" + std::string(line.substr(0, 32)) + "'");
       }
       c.Consume(eol + 2);
       if (size == 0) {

@@ -67,7 +67,8 @@ asio::awaitable<void> Serve(tcp::acceptor& acceptor, std::vector<std::string> re
   tcp::socket socket = co_await acceptor.async_accept(asio::use_awaitable);
   asio::streambuf buffer;
   for (const std::string& response : responses) {
-    const size_t n = co_await asio::async_read_until(socket, buffer, "\r\n\r\n", asio::use_awaitable);
+    const size_t n =
+        co_await asio::async_read_until(socket, buffer, "\r\n\r\n", asio::use_awaitable);
     buffer.consume(n);
     co_await asio::async_write(socket, asio::buffer(response), asio::use_awaitable);
   }

@@ -156,18 +156,16 @@ void PrintSummaryTable(const RunResult& result, const std::vector<ThresholdResul
   for (size_t i = 0; i < result.ops.size(); ++i) {
     const OpInterval& op = result.totals[i];
     const metrics::HdrHistogram& h = op.latency;
-    out << absl::StrFormat("%-32s %10d %8d %10.1f %9.3f %9.3f %9.3f %9.3f\n",
-                           (result.ops[i].is_transaction ? "" : "  ") + result.ops[i].name,
-                           op.count, op.errors,
-                           result.elapsed_s > 0 ? op.count / result.elapsed_s : 0.0,
-                           Ms(h.ValueAtPercentile(50)), Ms(h.ValueAtPercentile(90)),
-                           Ms(h.ValueAtPercentile(99)), Ms(h.TotalCount() ? h.Max() : 0));
+    out << absl::StrFormat(
+        "%-32s %10d %8d %10.1f %9.3f %9.3f %9.3f %9.3f\n",
+        (result.ops[i].is_transaction ? "" : "  ") + result.ops[i].name, op.count, op.errors,
+        result.elapsed_s > 0 ? op.count / result.elapsed_s : 0.0, Ms(h.ValueAtPercentile(50)),
+        Ms(h.ValueAtPercentile(90)), Ms(h.ValueAtPercentile(99)), Ms(h.TotalCount() ? h.Max() : 0));
     if (result.open_model && result.ops[i].is_transaction) {
       const metrics::HdrHistogram& u = op.uncorrected;
-      out << absl::StrFormat("%-32s %10s %8s %10s %9.3f %9.3f %9.3f %9.3f\n",
-                             "  (uncorrected)", "", "", "", Ms(u.ValueAtPercentile(50)),
-                             Ms(u.ValueAtPercentile(90)), Ms(u.ValueAtPercentile(99)),
-                             Ms(u.TotalCount() ? u.Max() : 0));
+      out << absl::StrFormat("%-32s %10s %8s %10s %9.3f %9.3f %9.3f %9.3f\n", "  (uncorrected)", "",
+                             "", "", Ms(u.ValueAtPercentile(50)), Ms(u.ValueAtPercentile(90)),
+                             Ms(u.ValueAtPercentile(99)), Ms(u.TotalCount() ? u.Max() : 0));
     }
   }
   out << absl::StrFormat("duration %.1fs, %d threads, loadgen CPU %.2fs, max RSS %.1f MiB%s%s\n",
@@ -228,10 +226,9 @@ void Reporter::OnInterval(const IntervalReport& r) {
     for (size_t i = 0; i < ops_.size(); ++i) {
       if (ops_[i].is_transaction) all.Add(r.ops[i]);
     }
-    std::string load = scenario_.has_open()
-                           ? absl::StrFormat("rate %.0f/s in-flight %d dropped %d", r.target_rate,
-                                             r.active, r.dropped)
-                           : absl::StrFormat("users %d", r.active);
+    std::string load = scenario_.has_open() ? absl::StrFormat("rate %.0f/s in-flight %d dropped %d",
+                                                              r.target_rate, r.active, r.dropped)
+                                            : absl::StrFormat("users %d", r.active);
     std::cerr << absl::StrFormat("[%6.1fs] stage %d/%d %s | tps %.1f | p99 %.3fms | errors %d%s\n",
                                  r.end_s, r.stage + 1, stages_, load, all.count / length,
                                  Ms(all.latency.ValueAtPercentile(99)), all.errors,
@@ -262,20 +259,24 @@ absl::Status Reporter::Finish(const RunResult& result,
   csv_.close();
   hlogs_.clear();
   hlog_files_.clear();
-  std::string path = options_.summary_json;
-  if (path.empty() && !options_.out_dir.empty()) path = options_.out_dir + "/summary.json";
-  if (path.empty()) return absl::OkStatus();
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp);
-    if (!out) return absl::UnavailableError(absl::StrCat("cannot write summary '", path, "'"));
-    out << SummaryJson(scenario_, result, thresholds).dump(2) << "\n";
-    if (!out) return absl::UnavailableError(absl::StrCat("cannot write summary '", path, "'"));
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    return absl::UnavailableError(absl::StrCat("cannot write summary '", path, "': ", ec.message()));
+  std::vector<std::string> paths;
+  if (!options_.summary_json.empty()) paths.push_back(options_.summary_json);
+  if (!options_.out_dir.empty()) paths.push_back(options_.out_dir + "/summary.json");
+  const std::string text = SummaryJson(scenario_, result, thresholds).dump(2) + "\n";
+  for (const std::string& path : paths) {
+    // Written aside and renamed, so a reader never sees half a summary.
+    const std::string tmp = path + ".tmp";
+    {
+      std::ofstream out(tmp);
+      out << text;
+      if (!out) return absl::UnavailableError(absl::StrCat("cannot write summary '", path, "'"));
+    }
+    std::error_code ec;
+    std::filesystem::rename(tmp, path, ec);
+    if (ec) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot write summary '", path, "': ", ec.message()));
+    }
   }
   return absl::OkStatus();
 }

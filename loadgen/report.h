@@ -2,7 +2,7 @@
 //   - a live progress line per interval on stderr when it is a terminal
 //     (stage, users or rate, TPS, p99, errors);
 //   - a summary table at the end;
-//   - a JSON summary (--summary-json FILE, or DIR/summary.json with --out);
+//   - a JSON summary (--summary-json FILE, and DIR/summary.json with --out);
 //     per transaction and step: count, ok, errors, errors_by_class,
 //     error_rate, tps, bytes, and latency p50/p90/p99/p99.9/max/mean in
 //     milliseconds (open model: "uncorrected" beside them);
@@ -56,8 +56,8 @@ void PrintSummaryTable(const RunResult& result, const std::vector<ThresholdResul
                        std::ostream& out);
 
 struct ReportOptions {
-  // Where to write the JSON summary. Default empty: DIR/summary.json when
-  // out_dir is set, else nowhere.
+  // Where to write the JSON summary (also written to DIR/summary.json when
+  // out_dir is set). Default empty.
   std::string summary_json;
   // Directory for summary.json, timeseries.csv and the .hlog files; created
   // if missing. Default empty: none of them.

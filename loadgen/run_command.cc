@@ -44,7 +44,9 @@ absl::Status AddFtpTransaction(const std::string& spec, const parse::Url& url,
   const std::string prefix = dir.empty() ? "" : dir + "/";
   if (op == "upload" || op == "append") {
     absl::StatusOr<uint64_t> size = parse::ParseSize(arg.empty() ? "1KiB" : arg);
-    if (!size.ok()) return absl::InvalidArgumentError(absl::StrCat("--transaction ", spec, ": ", size.status().message()));
+    if (!size.ok())
+      return absl::InvalidArgumentError(
+          absl::StrCat("--transaction ", spec, ": ", size.status().message()));
     v1::FtpStep& s = add(op == "upload" ? v1::FtpStep::OP_UPLOAD : v1::FtpStep::OP_APPEND, op);
     s.set_path(prefix + (op == "upload" ? "loadgen-${vu}-${iteration}.bin" : "loadgen-${vu}.bin"));
     s.set_size_bytes(*size);
@@ -52,16 +54,19 @@ absl::Status AddFtpTransaction(const std::string& spec, const parse::Url& url,
     if (arg.empty()) return absl::InvalidArgumentError("--transaction download:PATH needs a path");
     add(v1::FtpStep::OP_DOWNLOAD, op).set_path(arg);
   } else if (op == "list" || op == "nlst" || op == "mlsd") {
-    add(op == "list" ? v1::FtpStep::OP_LIST
-                     : op == "nlst" ? v1::FtpStep::OP_NLST : v1::FtpStep::OP_MLSD,
+    add(op == "list"   ? v1::FtpStep::OP_LIST
+        : op == "nlst" ? v1::FtpStep::OP_NLST
+                       : v1::FtpStep::OP_MLSD,
         op)
         .set_path(arg);
   } else if (op == "noop" || op == "pwd") {
     add(op == "noop" ? v1::FtpStep::OP_NOOP : v1::FtpStep::OP_PWD, op);
   } else if (op == "size" || op == "mdtm" || op == "cwd") {
-    if (arg.empty()) return absl::InvalidArgumentError(absl::StrCat("--transaction ", op, ":PATH needs a path"));
-    add(op == "size" ? v1::FtpStep::OP_SIZE
-                     : op == "mdtm" ? v1::FtpStep::OP_MDTM : v1::FtpStep::OP_CWD,
+    if (arg.empty())
+      return absl::InvalidArgumentError(absl::StrCat("--transaction ", op, ":PATH needs a path"));
+    add(op == "size"   ? v1::FtpStep::OP_SIZE
+        : op == "mdtm" ? v1::FtpStep::OP_MDTM
+                       : v1::FtpStep::OP_CWD,
         op)
         .set_path(arg);
   } else if (op == "login") {
@@ -70,7 +75,8 @@ absl::Status AddFtpTransaction(const std::string& spec, const parse::Url& url,
     return absl::InvalidArgumentError(absl::StrCat(
         "--transaction '", spec,
         "': unknown FTP transaction (expected upload[:SIZE], append[:SIZE], download:PATH, "
-        "list[:PATH], nlst[:PATH], mlsd[:PATH], size:PATH, mdtm:PATH, cwd:PATH, noop, pwd, login)"));
+        "list[:PATH], nlst[:PATH], mlsd[:PATH], size:PATH, mdtm:PATH, cwd:PATH, noop, pwd, "
+        "login)"));
   }
   add(v1::FtpStep::OP_QUIT, "quit");
   return absl::OkStatus();
@@ -114,7 +120,8 @@ absl::StatusOr<v1::Scenario> BuildScenario(const RunOptions& o) {
       return absl::InvalidArgumentError("give a scenario file, or --target URL for a one-line run");
     }
     absl::StatusOr<parse::Url> url = parse::ParseUrl(o.target);
-    if (!url.ok()) return absl::InvalidArgumentError(absl::StrCat("--target: ", url.status().message()));
+    if (!url.ok())
+      return absl::InvalidArgumentError(absl::StrCat("--target: ", url.status().message()));
     scenario.set_name("one-line");
     scenario.set_source("command line");
     v1::Target& target = *scenario.add_targets();
@@ -146,15 +153,15 @@ absl::StatusOr<v1::Scenario> BuildScenario(const RunOptions& o) {
       for (int i = 0; i < scenario.transactions_size(); ++i) {
         for (int j = 0; j < i; ++j) {
           if (scenario.transactions(i).name() == scenario.transactions(j).name()) {
-            return absl::InvalidArgumentError(absl::StrCat(
-                "--transaction: '", scenario.transactions(i).name(), "' given twice"));
+            return absl::InvalidArgumentError(
+                absl::StrCat("--transaction: '", scenario.transactions(i).name(), "' given twice"));
           }
         }
       }
     } else {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--target: scheme '", std::string(parse::SchemeName(url->scheme)),
-          "' is not supported yet (TLS is not implemented); use ftp:// or http://"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--target: scheme '", std::string(parse::SchemeName(url->scheme)),
+                       "' is not supported yet (TLS is not implemented); use ftp:// or http://"));
     }
     v1::Stage* stage;
     if (o.rate > 0) {
@@ -177,7 +184,8 @@ absl::StatusOr<v1::Scenario> BuildScenario(const RunOptions& o) {
   }
   for (const std::string& t : o.thresholds) {
     absl::StatusOr<Threshold> parsed = ParseThreshold(t);
-    if (!parsed.ok()) return absl::InvalidArgumentError(absl::StrCat("--threshold: ", parsed.status().message()));
+    if (!parsed.ok())
+      return absl::InvalidArgumentError(absl::StrCat("--threshold: ", parsed.status().message()));
     scenario.add_thresholds()->set_expression(parsed->expression);
   }
   absl::Status valid = ValidateScenario(scenario);

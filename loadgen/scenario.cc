@@ -37,8 +37,7 @@ class Mapper {
 
  private:
   // "file:line:col: field: message".
-  absl::Status Error(const YAML::Node& node, const std::string& field,
-                     absl::string_view message) {
+  absl::Status Error(const YAML::Node& node, const std::string& field, absl::string_view message) {
     const YAML::Mark mark = node.Mark();
     return absl::InvalidArgumentError(absl::StrCat(source_, ":", mark.line + 1, ":",
                                                    mark.column + 1, ": ", field, ": ", message));
@@ -72,15 +71,15 @@ class Mapper {
 
 const std::map<std::string, v1::FtpStep::Op, std::less<>>& FtpOps() {
   static const auto* ops = new std::map<std::string, v1::FtpStep::Op, std::less<>>{
-      {"connect", v1::FtpStep::OP_CONNECT}, {"login", v1::FtpStep::OP_LOGIN},
-      {"cwd", v1::FtpStep::OP_CWD},         {"pwd", v1::FtpStep::OP_PWD},
-      {"list", v1::FtpStep::OP_LIST},       {"nlst", v1::FtpStep::OP_NLST},
-      {"mlsd", v1::FtpStep::OP_MLSD},       {"upload", v1::FtpStep::OP_UPLOAD},
+      {"connect", v1::FtpStep::OP_CONNECT},   {"login", v1::FtpStep::OP_LOGIN},
+      {"cwd", v1::FtpStep::OP_CWD},           {"pwd", v1::FtpStep::OP_PWD},
+      {"list", v1::FtpStep::OP_LIST},         {"nlst", v1::FtpStep::OP_NLST},
+      {"mlsd", v1::FtpStep::OP_MLSD},         {"upload", v1::FtpStep::OP_UPLOAD},
       {"download", v1::FtpStep::OP_DOWNLOAD}, {"append", v1::FtpStep::OP_APPEND},
-      {"size", v1::FtpStep::OP_SIZE},       {"mdtm", v1::FtpStep::OP_MDTM},
-      {"delete", v1::FtpStep::OP_DELETE},   {"mkdir", v1::FtpStep::OP_MKDIR},
-      {"rmdir", v1::FtpStep::OP_RMDIR},     {"rename", v1::FtpStep::OP_RENAME},
-      {"noop", v1::FtpStep::OP_NOOP},       {"quit", v1::FtpStep::OP_QUIT},
+      {"size", v1::FtpStep::OP_SIZE},         {"mdtm", v1::FtpStep::OP_MDTM},
+      {"delete", v1::FtpStep::OP_DELETE},     {"mkdir", v1::FtpStep::OP_MKDIR},
+      {"rmdir", v1::FtpStep::OP_RMDIR},       {"rename", v1::FtpStep::OP_RENAME},
+      {"noop", v1::FtpStep::OP_NOOP},         {"quit", v1::FtpStep::OP_QUIT},
   };
   return *ops;
 }
@@ -102,9 +101,9 @@ absl::Status Mapper::CheckKeys(const YAML::Node& node, const std::string& field,
     bool known = false;
     for (std::string_view a : allowed) known = known || a == key;
     if (!known) {
-      return Error(item.first, field.empty() ? key : absl::StrCat(field, ".", key),
-                   absl::StrCat("unknown field '", key, "' (expected one of: ", Join(allowed),
-                                ")"));
+      return Error(
+          item.first, field.empty() ? key : absl::StrCat(field, ".", key),
+          absl::StrCat("unknown field '", key, "' (expected one of: ", Join(allowed), ")"));
     }
   }
   return absl::OkStatus();
@@ -166,8 +165,8 @@ absl::StatusOr<bool> Mapper::Bool(const YAML::Node& node, const std::string& fie
 
 absl::Status Mapper::Map(const YAML::Node& root, v1::Scenario& out) {
   if (!root.IsMap()) return Error(root, "scenario", "expected a mapping at the top level");
-  absl::Status keys = CheckKeys(root, "", {"name", "interval", "targets", "transactions", "load",
-                                          "data", "thresholds"});
+  absl::Status keys = CheckKeys(
+      root, "", {"name", "interval", "targets", "transactions", "load", "data", "thresholds"});
   if (!keys.ok()) return keys;
   out.set_source(source_);
   if (root["name"]) {
@@ -188,8 +187,7 @@ absl::Status Mapper::Map(const YAML::Node& root, v1::Scenario& out) {
     return Error(targets, "targets", "expected a non-empty list of targets");
   }
   for (size_t i = 0; i < targets.size(); ++i) {
-    absl::Status s =
-        MapTarget(targets[i], absl::StrCat("targets[", i, "]"), *out.add_targets());
+    absl::Status s = MapTarget(targets[i], absl::StrCat("targets[", i, "]"), *out.add_targets());
     if (!s.ok()) return s;
   }
   std::set<std::string> target_names;
@@ -220,8 +218,8 @@ absl::Status Mapper::Map(const YAML::Node& root, v1::Scenario& out) {
       const std::string& target = step.target();
       if (!target.empty() && !target_names.contains(target)) {
         return Error(transactions[i]["steps"][j], absl::StrCat(field, ".steps[", j, "].target"),
-                     absl::StrCat("unknown target '", target, "' (targets: ",
-                                  absl::StrJoin(target_names, ", "), ")"));
+                     absl::StrCat("unknown target '", target,
+                                  "' (targets: ", absl::StrJoin(target_names, ", "), ")"));
       }
       const v1::Target& t = target.empty() ? out.targets(0) : [&]() -> const v1::Target& {
         for (const v1::Target& c : out.targets()) {
@@ -267,8 +265,9 @@ absl::Status Mapper::Map(const YAML::Node& root, v1::Scenario& out) {
         }
         if (!found) {
           return Error(thresholds[i], field,
-                       absl::StrCat("'", t->name, "' is neither a transaction nor a step "
-                                                  "(transaction/step)"));
+                       absl::StrCat("'", t->name,
+                                    "' is neither a transaction nor a step "
+                                    "(transaction/step)"));
         }
       }
       out.add_thresholds()->set_expression(t->expression);
@@ -403,8 +402,7 @@ absl::Status Mapper::MapStep(const YAML::Node& node, const std::string& field, v
       absl::StatusOr<uint32_t> code = Unsigned(item.second, field + ".expect");
       if (!code.ok()) return code.status();
       expect = *code;
-    } else if (FtpOps().contains(key) || key == "http" || key == "think" ||
-               key == "rendezvous") {
+    } else if (FtpOps().contains(key) || key == "http" || key == "think" || key == "rendezvous") {
       if (!action.empty()) {
         return Error(item.first, field + "." + key,
                      absl::StrCat("a step has one action; '", action, "' was already given"));
@@ -465,8 +463,8 @@ absl::Status Mapper::MapFtp(const YAML::Node& node, const std::string& field, v1
   } else if (node.IsScalar()) {
     out.set_path(node.Scalar());
   } else {
-    absl::Status s = CheckKeys(node, field, {"path", "to", "size", "file", "expect_size", "mode",
-                                             "expect"});
+    absl::Status s =
+        CheckKeys(node, field, {"path", "to", "size", "file", "expect_size", "mode", "expect"});
     if (!s.ok()) return s;
     for (const auto& item : node) {
       const std::string key = item.first.Scalar();
@@ -501,8 +499,9 @@ absl::Status Mapper::MapFtp(const YAML::Node& node, const std::string& field, v1
           out.set_data_mode(v1::DATA_MODE_PORT);
         } else {
           return Error(item.second, f,
-                       absl::StrCat("unknown data mode '", *v, "' (expected epsv, pasv, eprt or "
-                                                               "port)"));
+                       absl::StrCat("unknown data mode '", *v,
+                                    "' (expected epsv, pasv, eprt or "
+                                    "port)"));
         }
       } else if (key == "expect") {
         absl::StatusOr<uint32_t> v = Unsigned(item.second, f);
@@ -543,7 +542,8 @@ absl::Status Mapper::MapHttp(const YAML::Node& node, const std::string& field, v
     absl::StatusOr<std::string> v = Scalar(node["method"], field + ".method");
     if (!v.ok()) return v.status();
     const std::string method = absl::AsciiStrToUpper(*v);
-    if (method.empty() || method.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") != std::string::npos) {
+    if (method.empty() ||
+        method.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") != std::string::npos) {
       return Error(node["method"], field + ".method", absl::StrCat("invalid method '", *v, "'"));
     }
     out.set_method(method);
@@ -552,7 +552,8 @@ absl::Status Mapper::MapHttp(const YAML::Node& node, const std::string& field, v
     absl::StatusOr<std::string> v = Scalar(node["path"], field + ".path");
     if (!v.ok()) return v.status();
     if (!v->starts_with("/")) {
-      return Error(node["path"], field + ".path", absl::StrCat("path '", *v, "' must start with '/'"));
+      return Error(node["path"], field + ".path",
+                   absl::StrCat("path '", *v, "' must start with '/'"));
     }
     out.set_path(*v);
   }
@@ -607,7 +608,7 @@ absl::Status Mapper::MapThink(const YAML::Node& node, const std::string& field,
   }
   for (const char* key : {"mean", "min", "max"}) {
     if (!node[key]) continue;
-    google::protobuf::Duration* d = std::string_view(key) == "mean" ? out.mutable_mean()
+    google::protobuf::Duration* d = std::string_view(key) == "mean"  ? out.mutable_mean()
                                     : std::string_view(key) == "min" ? out.mutable_min()
                                                                      : out.mutable_max();
     s = Duration(node[key], field + "." + key, *d);
@@ -672,8 +673,7 @@ absl::Status Mapper::MapStages(const YAML::Node& node, const std::string& field,
   return absl::OkStatus();
 }
 
-absl::Status Mapper::MapLoad(const YAML::Node& node, const std::string& field,
-                             v1::Scenario& out) {
+absl::Status Mapper::MapLoad(const YAML::Node& node, const std::string& field, v1::Scenario& out) {
   absl::Status s = CheckKeys(node, field, {"closed", "open"});
   if (!s.ok()) return s;
   if (node["closed"] && node["open"]) {
@@ -709,8 +709,7 @@ absl::Status Mapper::MapLoad(const YAML::Node& node, const std::string& field,
   return Error(node, field, "expected 'closed' or 'open'");
 }
 
-absl::Status Mapper::MapData(const YAML::Node& node, const std::string& field,
-                             v1::DataFile& out) {
+absl::Status Mapper::MapData(const YAML::Node& node, const std::string& field, v1::DataFile& out) {
   std::string file;
   if (node.IsScalar()) {
     file = node.Scalar();
@@ -812,8 +811,8 @@ absl::StatusOr<v1::Scenario> ParseScenario(std::string_view text, std::string_vi
   try {
     root = YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat(source_name, ":", e.mark.line + 1, ":",
-                                                   e.mark.column + 1, ": ", e.msg));
+    return absl::InvalidArgumentError(
+        absl::StrCat(source_name, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ", e.msg));
   }
   v1::Scenario scenario;
   Mapper mapper{source_name, std::string(base_dir)};
@@ -838,19 +837,33 @@ absl::Status ValidateScenario(const v1::Scenario& scenario) {
   for (const v1::Target& t : scenario.targets()) {
     absl::StatusOr<parse::Url> url = parse::ParseUrl(t.url());
     if (!url.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("target '", t.name(), "': ",
-                                                     url.status().message()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("target '", t.name(), "': ", url.status().message()));
     }
     if (url->UsesTls()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("target '", t.name(), "': TLS (", std::string(parse::SchemeName(url->scheme)),
-                       ") is not supported yet"));
+      return absl::InvalidArgumentError(absl::StrCat("target '", t.name(), "': TLS (",
+                                                     std::string(parse::SchemeName(url->scheme)),
+                                                     ") is not supported yet"));
     }
   }
   if (scenario.transactions().empty()) return absl::InvalidArgumentError("no transactions");
   uint64_t weights = 0;
   for (const v1::Transaction& tx : scenario.transactions()) {
     weights += tx.weight();
+    for (const v1::Step& step : tx.steps()) {
+      if (!step.has_ftp() && !step.has_http()) continue;
+      const v1::Target* target = &scenario.targets(0);
+      for (const v1::Target& t : scenario.targets()) {
+        if (!step.target().empty() && t.name() == step.target()) target = &t;
+      }
+      const bool http_target = target->url().starts_with("http");
+      if (step.has_http() != http_target) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "transaction '", tx.name(), "' step '", step.name(),
+            "': ", step.has_ftp() ? "an FTP step" : "an HTTP step", " cannot run against target '",
+            target->name(), "' (", parse::ParseUrl(target->url())->Redacted(), ")"));
+      }
+    }
     if (tx.steps().empty()) {
       return absl::InvalidArgumentError(absl::StrCat("transaction '", tx.name(), "' has no steps"));
     }
@@ -858,8 +871,8 @@ absl::Status ValidateScenario(const v1::Scenario& scenario) {
   if (weights == 0) {
     return absl::InvalidArgumentError("every transaction has weight 0: nothing to run");
   }
-  const auto& stages = scenario.has_closed() ? scenario.closed().stages()
-                                             : scenario.open().stages();
+  const auto& stages =
+      scenario.has_closed() ? scenario.closed().stages() : scenario.open().stages();
   if (!scenario.has_closed() && !scenario.has_open()) {
     return absl::InvalidArgumentError("no load model (closed or open)");
   }

@@ -143,9 +143,9 @@ TEST(ScenarioTest, MissingFields) {
                         "size or file)"));
   EXPECT_THAT(ErrorOf(Replace(kBase, "  - url: ftp://u:p@127.0.0.1:2121/\n", "  - name: x\n")),
               HasSubstr("scenario.yaml:3:5: targets[0].url: missing"));
-  EXPECT_THAT(ErrorOf(Replace(kBase, "load:\n  closed:\n    - {users: 4, ramp: 1s, hold: 2s}\n",
-                              "")),
-              HasSubstr("load: missing (closed or open load model)"));
+  EXPECT_THAT(
+      ErrorOf(Replace(kBase, "load:\n  closed:\n    - {users: 4, ramp: 1s, hold: 2s}\n", "")),
+      HasSubstr("load: missing (closed or open load model)"));
 }
 
 TEST(ScenarioTest, BadUrl) {

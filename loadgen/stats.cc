@@ -123,7 +123,8 @@ std::vector<OpInterval> StatsMerger::Collect() {
       o.errors += take(slot.errors, seen.errors);
       o.bytes_sent += take(slot.bytes_sent, seen.bytes_sent);
       o.bytes_received += take(slot.bytes_received, seen.bytes_received);
-      for (size_t i = 0; i < kErrorClasses; ++i) o.by_class[i] += take(slot.by_class[i], seen.by_class[i]);
+      for (size_t i = 0; i < kErrorClasses; ++i)
+        o.by_class[i] += take(slot.by_class[i], seen.by_class[i]);
     }
   }
   for (size_t op = 0; op < ops_.size(); ++op) totals_[op].Add(out[op]);

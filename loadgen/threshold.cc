@@ -7,9 +7,9 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/match.h"
 #include "absl/strings/strip.h"
 #include "common/parse/duration.h"
 
@@ -39,14 +39,15 @@ bool Threshold::Holds(double observed) const {
 
 absl::StatusOr<Threshold> ParseThreshold(std::string_view text) {
   Threshold t;
-  t.expression = std::string(absl::StripAsciiWhitespace(absl::string_view(text.data(), text.size())));
+  t.expression =
+      std::string(absl::StripAsciiWhitespace(absl::string_view(text.data(), text.size())));
   absl::string_view rest = t.expression;
   if (rest.empty()) return Invalid(text, "empty expression");
 
   // Metric name: letters, digits, '.', '_'.
   size_t i = 0;
-  while (i < rest.size() && (std::isalnum(static_cast<unsigned char>(rest[i])) || rest[i] == '_' ||
-                             rest[i] == '.')) {
+  while (i < rest.size() &&
+         (std::isalnum(static_cast<unsigned char>(rest[i])) || rest[i] == '_' || rest[i] == '.')) {
     ++i;
   }
   const std::string metric = absl::AsciiStrToLower(rest.substr(0, i));
@@ -94,14 +95,14 @@ absl::StatusOr<Threshold> ParseThreshold(std::string_view text) {
     t.op = Threshold::Op::kGreater;
   } else {
     return Invalid(text, absl::StrCat("expected a comparison (<, <=, >, >=) after '", metric,
-                                      t.name.empty() ? "" : absl::StrCat("(", t.name, ")"),
-                                      "'"));
+                                      t.name.empty() ? "" : absl::StrCat("(", t.name, ")"), "'"));
   }
   rest = absl::StripAsciiWhitespace(rest);
   if (rest.empty()) return Invalid(text, "missing value after the comparison");
 
   if (t.IsLatency()) {
-    absl::StatusOr<std::chrono::nanoseconds> d = parse::ParseDuration(std::string_view(rest.data(), rest.size()));
+    absl::StatusOr<std::chrono::nanoseconds> d =
+        parse::ParseDuration(std::string_view(rest.data(), rest.size()));
     if (!d.ok()) return Invalid(text, d.status().message());
     t.limit = static_cast<double>(d->count()) / 1e6;
   } else if (t.metric == Threshold::Metric::kErrorRate) {
