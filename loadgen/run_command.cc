@@ -48,7 +48,9 @@ absl::Status AddFtpTransaction(const std::string& spec, const parse::Url& url,
       return absl::InvalidArgumentError(
           absl::StrCat("--transaction ", spec, ": ", size.status().message()));
     v1::FtpStep& s = add(op == "upload" ? v1::FtpStep::OP_UPLOAD : v1::FtpStep::OP_APPEND, op);
-    s.set_path(prefix + (op == "upload" ? "loadgen-${vu}-${iteration}.bin" : "loadgen-${vu}.bin"));
+    // Unique names: servers may refuse to overwrite (anonymous uploads), and
+    // several runs or agents may share a directory.
+    s.set_path(prefix + (op == "upload" ? "loadgen-${uuid}.bin" : "loadgen-append-${vu}.bin"));
     s.set_size_bytes(*size);
   } else if (op == "download") {
     if (arg.empty()) return absl::InvalidArgumentError("--transaction download:PATH needs a path");
