@@ -778,6 +778,7 @@ absl::StatusOr<RunResult> Engine::Impl::Run() {
       IntervalReport r =
           Collect(std::chrono::duration<double>(interval_start - start_).count(),
                   std::chrono::duration<double>(now - start_).count(), cpu_before, cpu_now);
+      r.run_start_epoch_s = result.start_epoch_s;
       cpu_before = cpu_now;
       interval_start = now;
       result.max_rss_bytes = std::max(result.max_rss_bytes, r.rss_bytes);

@@ -42,6 +42,8 @@ namespace tpslab::loadgen {
 
 // One reporting interval, merged over the threads.
 struct IntervalReport {
+  // Wall clock when the run started, in seconds since the Unix epoch.
+  double run_start_epoch_s = 0;
   // Interval bounds in seconds since the start of the run.
   double start_s = 0;
   double end_s = 0;

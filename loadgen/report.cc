@@ -1,5 +1,7 @@
 #include "loadgen/report.h"
 
+#include <google/protobuf/util/time_util.h>
+
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -279,6 +281,40 @@ absl::Status Reporter::Finish(const RunResult& result,
     }
   }
   return absl::OkStatus();
+}
+
+}  // namespace tpslab::loadgen
+
+namespace tpslab::loadgen {
+
+v1::LoadInterval ToLoadInterval(const IntervalReport& report, const std::vector<OpInfo>& ops,
+                                bool open_model) {
+  using google::protobuf::util::TimeUtil;
+  const auto at = [&](double offset_s) {
+    return TimeUtil::NanosecondsToTimestamp(
+        static_cast<int64_t>((report.run_start_epoch_s + offset_s) * 1e9));
+  };
+  v1::LoadInterval interval;
+  *interval.mutable_start() = at(report.start_s);
+  *interval.mutable_end() = at(report.end_s);
+  interval.set_stage(report.stage);
+  if (open_model) {
+    interval.set_target_rate(report.target_rate);
+    interval.set_dropped(report.dropped);
+  } else {
+    interval.set_active_users(report.active);
+  }
+  for (size_t i = 0; i < ops.size() && i < report.ops.size(); ++i) {
+    v1::OperationStats stats = report.ops[i].ToProto(ops[i].name, open_model);
+    if (ops[i].is_transaction) {
+      *interval.add_transactions() = std::move(stats);
+    } else {
+      *interval.add_steps() = std::move(stats);
+    }
+  }
+  interval.set_generator_cpu_seconds(report.cpu_seconds);
+  interval.set_generator_rss_bytes(report.rss_bytes);
+  return interval;
 }
 
 }  // namespace tpslab::loadgen

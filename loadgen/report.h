@@ -67,6 +67,12 @@ struct ReportOptions {
   bool progress = false;
 };
 
+// The interval as the coordinator receives it (tpslab.v1.LoadInterval):
+// wall-clock bounds, stage and load level, per-transaction and per-step
+// counts, errors by class, bytes and encoded latency histograms.
+v1::LoadInterval ToLoadInterval(const IntervalReport& report, const std::vector<OpInfo>& ops,
+                                bool open_model);
+
 class Reporter {
  public:
   Reporter(const v1::Scenario& scenario, std::vector<OpInfo> ops, ReportOptions options);

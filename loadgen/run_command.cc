@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "common/agent/agent_stream.h"
 #include "common/app/cli.h"
 #include "common/parse/size.h"
 #include "common/parse/url.h"
@@ -94,6 +95,7 @@ void AddRunOptions(CLI::App& run, RunOptions& o) {
   run.add_option("--summary-json", o.summary_json, "Write the JSON summary to FILE");
   run.add_option("--out", o.out_dir, "Write summary.json, timeseries.csv and *.hlog to DIR");
   run.add_option("--coordinator", o.coordinator, "Stream intervals to a coordinator HOST:PORT");
+  run.add_option("--token", o.token, "Shared secret for --coordinator");
   run.add_option("--transaction", o.transactions,
                  "One-line form: upload[:SIZE], download:PATH, list, nlst, mlsd, noop, ...");
   run.add_option("--users,--connections", o.users, "One-line form: virtual users (closed model)");
@@ -201,11 +203,16 @@ int RunCommand(const RunOptions& o) {
     std::cerr << "loadgen: error: " << scenario.status().message() << "\n";
     return app::kExitUsage;
   }
+  // With --coordinator every interval also goes to the analyzer, at least
+  // once and across its restarts (common/agent/agent_stream.h).
+  std::unique_ptr<agent::AgentStream> stream;
   if (!o.coordinator.empty()) {
-    std::cerr << "loadgen: error: --coordinator " << o.coordinator
-              << ": streaming to a coordinator is not available yet (the shared gRPC agent "
-                 "client, common/agent/, does not exist in this build)\n";
-    return app::kExitFailure;
+    agent::AgentStreamOptions stream_options;
+    stream_options.coordinator = o.coordinator;
+    stream_options.token = o.token;
+    stream_options.kind = v1::AGENT_KIND_LOADGEN;
+    stream_options.threads = o.threads;
+    stream = std::make_unique<agent::AgentStream>(std::move(stream_options));
   }
   ReportOptions report_options;
   report_options.summary_json = o.summary_json;
@@ -215,9 +222,19 @@ int RunCommand(const RunOptions& o) {
   EngineOptions engine_options;
   engine_options.threads = o.threads;
   std::unique_ptr<Reporter> reporter;  // Set before the run starts.
-  engine_options.on_interval = [&reporter](const IntervalReport& r) { reporter->OnInterval(r); };
+  std::vector<OpInfo> reporter_ops;    // Likewise.
+  const bool open_model = scenario->has_open();
+  engine_options.on_interval = [&](const IntervalReport& r) {
+    reporter->OnInterval(r);
+    if (stream) {
+      v1::AgentMessage message;
+      *message.mutable_load() = ToLoadInterval(r, reporter_ops, open_model);
+      stream->Send(std::move(message));
+    }
+  };
   Engine run(*scenario, engine_options);
   reporter = std::make_unique<Reporter>(*scenario, run.ops(), report_options);
+  reporter_ops = run.ops();
 
   if (absl::Status s = reporter->Open(); !s.ok()) {
     std::cerr << "loadgen: error: " << s.message() << "\n";
@@ -235,6 +252,12 @@ int RunCommand(const RunOptions& o) {
   const std::vector<ThresholdResult> thresholds = EvaluateThresholds(*scenario, *result);
   PrintSummaryTable(*result, thresholds, std::cout);
   std::cout.flush();
+  if (stream && !stream->Flush(std::chrono::seconds(5))) {
+    const agent::AgentStreamStats stats = stream->stats();
+    std::cerr << "loadgen: warning: coordinator " << o.coordinator << ": "
+              << stats.last_sequence - stats.acked_sequence << " intervals not acknowledged ("
+              << stats.last_error << ")\n";
+  }
   if (absl::Status s = reporter->Finish(*result, thresholds); !s.ok()) {
     std::cerr << "loadgen: error: " << s.message() << "\n";
     return app::kExitFailure;

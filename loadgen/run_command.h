@@ -40,8 +40,10 @@ struct RunOptions {
   std::string summary_json;
   // Output directory for summary.json, timeseries.csv, *.hlog. Default empty.
   std::string out_dir;
-  // HOST:PORT of a coordinator to stream to. Default empty.
+  // HOST:PORT of a coordinator to stream intervals to. Default empty.
   std::string coordinator;
+  // Shared secret for the coordinator. Default empty.
+  std::string token;
   // One-line form: transactions "upload:1KiB", "download:PATH", "list", ...
   // Default: none (HTTP targets get a GET of the URL's path).
   std::vector<std::string> transactions;
