@@ -1,13 +1,18 @@
 #include "analyzer/coordinator_service.h"
 
+#include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
+#include <random>
 #include <thread>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "spdlog/spdlog.h"
 
 namespace tpslab::analyzer {
@@ -30,7 +35,54 @@ CoordinatorOptions WithDefaults(CoordinatorOptions options) {
 // How long a finished stream waits for its last messages to be stored.
 constexpr std::chrono::seconds kDrainTimeout{10};
 
+// The source an agent names in its Stream call's metadata ("" if none).
+std::string MetadataSource(const grpc::ServerContext& context) {
+  const auto it = context.client_metadata().find("tpslab-source-id");
+  if (it == context.client_metadata().end()) return "";
+  return std::string(it->second.data(), it->second.size());
+}
+
+// "run-20261128-052900-3fa2": sortable by time, unique enough for one
+// coordinator.
+std::string NewRunId(int64_t now_ns) {
+  const std::time_t seconds = static_cast<std::time_t>(now_ns / 1'000'000'000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &utc);
+  std::random_device random;
+  return absl::StrFormat("run-%s-%04x", stamp, random() & 0xffff);
+}
+
+bool HasStages(const v1::Scenario& scenario) {
+  return (scenario.has_closed() && scenario.closed().stages_size() > 0) ||
+         (scenario.has_open() && scenario.open().stages_size() > 0);
+}
+
 }  // namespace
+
+struct CoordinatorService::Channel {
+  explicit Channel(grpc::ServerReaderWriter<v1::CoordinatorMessage, v1::AgentMessage>* s)
+      : stream(s) {}
+  // Writes `message` unless the stream is closed or broken. Requires mutex.
+  bool WriteLocked(const v1::CoordinatorMessage& message) {
+    if (stream == nullptr) return false;
+    if (!stream->Write(message)) stream = nullptr;
+    return stream != nullptr;
+  }
+  bool Write(const v1::CoordinatorMessage& message) {
+    std::lock_guard lock(mutex);
+    return WriteLocked(message);
+  }
+  // After Close() nothing is written: the handler is about to return.
+  void Close() {
+    std::lock_guard lock(mutex);
+    stream = nullptr;
+  }
+
+  std::mutex mutex;  // One writer at a time (gRPC allows one outstanding Write).
+  grpc::ServerReaderWriter<v1::CoordinatorMessage, v1::AgentMessage>* stream;  // Guarded.
+};
 
 std::optional<int64_t> CoordinatorService::ClockBounds::Estimate() const {
   if (!upper) return std::nullopt;
@@ -96,6 +148,7 @@ grpc::Status CoordinatorService::Register(grpc::ServerContext* context,
       peer_shared_[context->peer()] = true;
       peer->second = request->source_id();
     }
+    kinds_[request->source_id()] = request->kind();
     ClockBounds& clock = clocks_[request->source_id()];
     if (std::optional<int64_t> estimate = clock.Estimate()) agent.clock_offset_ns = *estimate;
     clock = ClockBounds{};  // A new connection: measure afresh.
@@ -167,6 +220,7 @@ grpc::Status CoordinatorService::Stream(
                         "stream: missing or wrong 'authorization: Bearer' metadata");
   }
   auto slot = std::make_shared<AckSlot>();
+  auto channel = std::make_shared<Channel>(stream);
   // Acks go out from their own thread, so reading never waits for storage.
   std::thread acker([&] {
     for (;;) {
@@ -174,20 +228,20 @@ grpc::Status CoordinatorService::Stream(
       if (acked) {
         v1::CoordinatorMessage ack;
         ack.mutable_ack()->set_acked_sequence(*acked);
-        if (!stream->Write(ack)) break;
+        if (!channel->Write(ack)) break;
       } else if (slot->finished()) {
         break;
       }
     }
   });
 
-  std::string source;
+  std::string source = MetadataSource(*context);
+  if (!source.empty()) Attach(source, channel);
   v1::AgentMessage message;
   while (stream->Read(&message)) {
     if (source.empty() && !message.source_id().empty()) {
       source = message.source_id();
-      std::lock_guard lock(mutex_);
-      ++open_streams_[source];
+      Attach(source, channel);
     }
     if (slot->failed()) break;
     ingestor_.Submit(std::move(message), slot);
@@ -196,10 +250,8 @@ grpc::Status CoordinatorService::Stream(
   slot->WaitIdle(kDrainTimeout);
   slot->Close();
   acker.join();
-  if (!source.empty()) {
-    std::lock_guard lock(mutex_);
-    if (--open_streams_[source] == 0) open_streams_.erase(source);
-  }
+  channel->Close();
+  if (!source.empty()) Detach(source, channel);
   if (slot->failed()) {
     return grpc::Status(grpc::StatusCode::UNAVAILABLE,
                         "the coordinator could not store samples; reconnect and resend");
@@ -222,6 +274,162 @@ absl::Status CoordinatorService::EndRun(v1::RunState state) {
   if (run.empty()) return absl::FailedPreconditionError("no run is in progress");
   if (absl::Status s = store_.SetRunState(run, state, Now()); !s.ok()) return s;
   ingestor_.SetCurrentRun("");
+  return absl::OkStatus();
+}
+
+void CoordinatorService::Attach(const std::string& source,
+                                const std::shared_ptr<Channel>& channel) {
+  // The channel stays locked until the replay is written, so a control
+  // message sent meanwhile (which finds the channel registered) follows it.
+  std::lock_guard write_lock(channel->mutex);
+  std::vector<v1::CoordinatorMessage> replay;
+  {
+    std::lock_guard lock(mutex_);
+    ++open_streams_[source];
+    channels_[source].push_back({channel, ++channels_opened_});
+    if (auto it = controls_.find(source); it != controls_.end()) replay = it->second;
+  }
+  for (const v1::CoordinatorMessage& message : replay) {
+    if (!channel->WriteLocked(message)) break;
+    spdlog::info("agent {} reconnected: sent {} of run {} again", source,
+                 message.has_run() ? "the RunSpec" : "StopRun",
+                 message.has_run() ? message.run().run_id() : message.stop().run_id());
+  }
+}
+
+void CoordinatorService::Detach(const std::string& source,
+                                const std::shared_ptr<Channel>& channel) {
+  std::lock_guard lock(mutex_);
+  if (--open_streams_[source] == 0) open_streams_.erase(source);
+  auto it = channels_.find(source);
+  if (it == channels_.end()) return;
+  std::erase_if(it->second, [&](const OpenChannel& c) { return c.channel == channel; });
+  if (it->second.empty()) channels_.erase(it);
+}
+
+bool CoordinatorService::SendControl(const std::vector<std::shared_ptr<Channel>>& channels,
+                                     const v1::CoordinatorMessage& message,
+                                     const std::string& source) {
+  bool sent = false;
+  for (const auto& channel : channels) sent = channel->Write(message) || sent;
+  if (!sent) {
+    spdlog::warn("agent {} is not reachable now; it gets the message when it reconnects", source);
+  }
+  return sent;
+}
+
+std::vector<std::string> CoordinatorService::StreamingAgents(v1::AgentKind kind) const {
+  std::vector<std::pair<uint64_t, std::string>> by_order;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [source, open] : channels_) {
+      const auto k = kinds_.find(source);
+      if (open.empty() || k == kinds_.end() || k->second != kind) continue;
+      by_order.emplace_back(open.front().order, source);
+    }
+  }
+  std::sort(by_order.begin(), by_order.end());
+  std::vector<std::string> sources;
+  for (auto& [order, source] : by_order) sources.push_back(std::move(source));
+  return sources;
+}
+
+absl::StatusOr<std::vector<std::string>> CoordinatorService::DispatchRun(
+    const v1::Scenario& scenario, const DispatchOptions& options) {
+  std::lock_guard dispatch(dispatch_mutex_);
+  if (!HasStages(scenario)) {
+    return absl::InvalidArgumentError(absl::StrCat("dispatch: scenario '", scenario.name(),
+                                                   "' has no load stages (closed or open model)"));
+  }
+  if (options.start_delay.count() < 0) {
+    return absl::InvalidArgumentError("dispatch: start_delay must not be negative");
+  }
+  if (const std::string current = current_run(); !current.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("dispatch: run ", current, " is in progress; end or stop it first"));
+  }
+  std::vector<std::string> agents = StreamingAgents(v1::AGENT_KIND_LOADGEN);
+  if (agents.empty()) {
+    return absl::FailedPreconditionError("dispatch: no loadgen agent is connected");
+  }
+  if (options.agents > agents.size()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("dispatch: ", options.agents, " loadgen agents asked for, ", agents.size(),
+                     " connected (", absl::StrJoin(agents, ", "), ")"));
+  }
+  if (options.agents > 0) agents.resize(options.agents);
+
+  const int64_t now = Now();
+  const int64_t start_ns = now + options.start_delay.count();
+  RunRecord run{.run_id = options.run_id.empty() ? NewRunId(now) : options.run_id,
+                .name = options.name.empty() ? scenario.name() : options.name,
+                .created_ns = now,
+                .started_ns = start_ns};
+  google::protobuf::util::JsonPrintOptions json;
+  json.preserve_proto_field_names = true;
+  if (!google::protobuf::util::MessageToJsonString(scenario, &run.scenario_json, json).ok()) {
+    run.scenario_json.clear();
+  }
+  if (absl::Status s = StartRun(run); !s.ok()) return s;
+
+  const uint32_t count = static_cast<uint32_t>(agents.size());
+  std::vector<v1::CoordinatorMessage> messages(count);
+  std::vector<std::vector<std::shared_ptr<Channel>>> targets(count);
+  {
+    std::lock_guard lock(mutex_);
+    dispatched_[run.run_id] = agents;
+    for (uint32_t i = 0; i < count; ++i) {
+      v1::RunSpec& spec = *messages[i].mutable_run();
+      spec.set_run_id(run.run_id);
+      *spec.mutable_scenario() = scenario;
+      spec.set_agent_index(i);
+      spec.set_agent_count(count);
+      spec.set_rate_share(1.0 / count);
+      *spec.mutable_start_time() = TimeUtil::NanosecondsToTimestamp(start_ns);
+      controls_[agents[i]] = {messages[i]};
+      for (const OpenChannel& open : channels_[agents[i]]) targets[i].push_back(open.channel);
+    }
+  }
+  spdlog::info("run {}: scenario '{}' over {} loadgen agents, start at {}", run.run_id,
+               scenario.name(), count,
+               TimeUtil::ToString(TimeUtil::NanosecondsToTimestamp(start_ns)));
+  for (uint32_t i = 0; i < count; ++i) {
+    if (SendControl(targets[i], messages[i], agents[i])) {
+      spdlog::info("run {}: agent {} ({} of {}) has its RunSpec", run.run_id, agents[i], i + 1,
+                   count);
+    }
+  }
+  return agents;
+}
+
+absl::Status CoordinatorService::StopRun(const std::string& run_id, const std::string& reason) {
+  std::lock_guard dispatch(dispatch_mutex_);
+  v1::CoordinatorMessage message;
+  message.mutable_stop()->set_run_id(run_id);
+  message.mutable_stop()->set_reason(reason);
+  std::vector<std::string> agents;
+  std::vector<std::vector<std::shared_ptr<Channel>>> targets;
+  {
+    std::lock_guard lock(mutex_);
+    const auto run = dispatched_.find(run_id);
+    if (run == dispatched_.end()) {
+      return absl::NotFoundError(
+          absl::StrCat("stop: run ", run_id, " was not dispatched by this coordinator"));
+    }
+    for (const std::string& agent : run->second) {
+      std::vector<v1::CoordinatorMessage>& controls = controls_[agent];
+      // Only while the agent's latest run is this one (and not yet stopped).
+      if (controls.empty() || controls.front().run().run_id() != run_id) continue;
+      if (controls.back().has_stop()) continue;
+      controls.push_back(message);
+      agents.push_back(agent);
+      auto& channels = targets.emplace_back();
+      for (const OpenChannel& open : channels_[agent]) channels.push_back(open.channel);
+    }
+  }
+  spdlog::info("run {}: stopping {} agents ({})", run_id, agents.size(), reason);
+  for (size_t i = 0; i < agents.size(); ++i) SendControl(targets[i], message, agents[i]);
+  if (current_run() == run_id) return EndRun(v1::RUN_STATE_ABORTED);
   return absl::OkStatus();
 }
 

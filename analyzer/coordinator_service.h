@@ -20,7 +20,25 @@
 //             clock, and the bound errs by the one-way delay at most).
 //   Stream    checks the metadata token, feeds every message to the Ingestor
 //             (idempotent on (source_id, sequence)) and writes an Ack with
-//             the acked prefix after each committed batch.
+//             the acked prefix after each committed batch. The stream's
+//             source is its "tpslab-source-id" metadata (else its first
+//             message's source_id); run control for that agent goes down the
+//             same stream.
+//
+// Distributed runs (issue 6): DispatchRun() registers a run and splits its
+// scenario across the loadgen agents streaming now: agent i of k gets a
+// RunSpec with agent_index i, agent_count k, rate_share 1/k (closed model:
+// it runs the users u with u % k == i; open model: 1/k of the rate and of
+// the concurrency cap, see loadgen/agent_share.h) and one start_time on
+// this coordinator's clock (the agents convert it with their clock offset).
+// The agents stream their intervals with the run id. StopRun() sends
+// StopRun. An agent that reconnects gets its latest RunSpec (and StopRun)
+// again; agents apply each once per run id (common/agent/agent_stream.h).
+//
+//   absl::StatusOr<std::vector<std::string>> agents =
+//       service.DispatchRun(scenario, {.run_id = "run-7", .agents = 2});
+//   ... service.StopRun("run-7", "operator");       // or, when done:
+//   service.EndRun(v1::RUN_STATE_COMPLETED);
 //
 // Example:
 //   CoordinatorService service(store, {.token = "secret"});
@@ -32,6 +50,7 @@
 #ifndef TPSLAB_ANALYZER_COORDINATOR_SERVICE_H_
 #define TPSLAB_ANALYZER_COORDINATOR_SERVICE_H_
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -42,9 +61,11 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "analyzer/ingestor.h"
 #include "analyzer/run_store.h"
 #include "common/proto/coordinator.grpc.pb.h"
+#include "common/proto/scenario.pb.h"
 
 namespace tpslab::analyzer {
 
@@ -57,6 +78,20 @@ struct CoordinatorOptions {
   // Ingestion batching and callbacks (IngestorOptions::now_ns is set from
   // now_ns above when empty).
   IngestorOptions ingest = {};
+};
+
+// How DispatchRun() starts a distributed run.
+struct DispatchOptions {
+  // The run's id. Default empty: "run-YYYYMMDD-HHMMSS-XXXX" (UTC, random hex).
+  std::string run_id = {};
+  // The run's name in the registry. Default empty: the scenario's name.
+  std::string name = {};
+  // How many loadgen agents take part: the first `agents` of those
+  // streaming (earliest stream first). Default 0: all of them.
+  uint32_t agents = 0;
+  // The coordinated start is now + start_delay (coordinator clock), time
+  // for every agent to get its RunSpec. Default 2 s.
+  std::chrono::nanoseconds start_delay = std::chrono::seconds(2);
 };
 
 // What /metrics and the API show about one agent.
@@ -89,6 +124,26 @@ class CoordinatorService final : public v1::Coordinator::Service {
   absl::Status EndRun(v1::RunState state);
   std::string current_run() const { return ingestor_.current_run(); }
 
+  // Starts a distributed run of `scenario` (see the file comment): creates
+  // it in the store as the current run (RUNNING, started at the
+  // coordinated start), sends each agent its RunSpec and returns the
+  // agents' source ids in agent_index order. The run id is options.run_id
+  // or the generated one, which current_run() returns. Errors:
+  // InvalidArgument for a scenario without a closed or open model or a bad
+  // start_delay; FailedPrecondition when another run is current, when no
+  // loadgen agent is streaming or fewer than options.agents are;
+  // AlreadyExists for a known run id.
+  absl::StatusOr<std::vector<std::string>> DispatchRun(const v1::Scenario& scenario,
+                                                       const DispatchOptions& options = {});
+  // Sends StopRun(run_id, reason) to the agents of a dispatched run (also to
+  // those that reconnect later) and, when it is the current run, ends it as
+  // ABORTED. NotFound when this coordinator did not dispatch `run_id`.
+  absl::Status StopRun(const std::string& run_id, const std::string& reason);
+
+  // Source ids of the agents of `kind` that have a stream open now,
+  // earliest stream first.
+  std::vector<std::string> StreamingAgents(v1::AgentKind kind) const;
+
   // Every agent known to the store or streaming to this process, with live
   // state.
   std::vector<AgentHealth> Health();
@@ -107,6 +162,20 @@ class CoordinatorService final : public v1::Coordinator::Service {
     int64_t last_t3 = 0;           // Answer time of the previous ping.
     std::optional<int64_t> Estimate() const;
   };
+  // One open Stream call: run control and acks are written through it, one
+  // writer at a time (defined in the .cc).
+  struct Channel;
+  struct OpenChannel {
+    std::shared_ptr<Channel> channel;
+    uint64_t order = 0;  // Opening order across all streams.
+  };
+  // Registers `channel` as a stream of `source` and writes the control
+  // messages dispatched to `source` (a reconnecting agent gets its run).
+  void Attach(const std::string& source, const std::shared_ptr<Channel>& channel);
+  void Detach(const std::string& source, const std::shared_ptr<Channel>& channel);
+  // Writes `message` to every open stream of `source`; false when none took it.
+  bool SendControl(const std::vector<std::shared_ptr<Channel>>& channels,
+                   const v1::CoordinatorMessage& message, const std::string& source);
   bool Authorized(const grpc::ServerContext& context, const std::string& request_token) const;
   int64_t Now() const { return options_.now_ns(); }
 
@@ -114,11 +183,20 @@ class CoordinatorService final : public v1::Coordinator::Service {
   CoordinatorOptions options_;
   Ingestor ingestor_;
 
+  std::mutex dispatch_mutex_;  // One DispatchRun() or StopRun() at a time.
   mutable std::mutex mutex_;
   std::map<std::string, std::string> source_of_peer_;  // Register: peer -> source.
   std::map<std::string, bool> peer_shared_;            // Several sources registered from a peer.
   std::map<std::string, ClockBounds> clocks_;          // By source.
   std::map<std::string, int> open_streams_;            // By source.
+  std::map<std::string, v1::AgentKind> kinds_;         // By source, from Register.
+  std::map<std::string, std::vector<OpenChannel>> channels_;  // By source.
+  uint64_t channels_opened_ = 0;
+  // Control messages of the latest run dispatched to each source (RunSpec,
+  // then StopRun once stopped), written again when it reconnects.
+  std::map<std::string, std::vector<v1::CoordinatorMessage>> controls_;
+  // Dispatched runs: run id -> agents' source ids in agent_index order.
+  std::map<std::string, std::vector<std::string>> dispatched_;
 };
 
 }  // namespace tpslab::analyzer

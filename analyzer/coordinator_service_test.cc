@@ -9,13 +9,16 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "common/agent/agent_stream.h"
 
 namespace tpslab::analyzer {
@@ -259,6 +262,186 @@ TEST(CoordinatorServiceTest, RunRegistryAndClockOffset) {
   ASSERT_EQ(agents->size(), 1u);
   EXPECT_EQ((*agents)[0].kind, v1::AGENT_KIND_LOADGEN);
   EXPECT_EQ((*agents)[0].clock_offset_ns, *offset);
+}
+
+// A loadgen agent as far as run control goes: an AgentStream whose control
+// messages are collected.
+class ControlledAgent {
+ public:
+  ControlledAgent(const std::string& address, const std::string& source,
+                  v1::AgentKind kind = v1::AGENT_KIND_LOADGEN) {
+    agent::AgentStreamOptions options = AgentOptions(address, source, "");
+    options.kind = kind;
+    options.on_control = [this](const v1::CoordinatorMessage& message) {
+      std::lock_guard lock(mutex_);
+      received_.push_back(message);
+      changed_.notify_all();
+    };
+    stream_ = std::make_unique<agent::AgentStream>(std::move(options));
+  }
+
+  // Waits until `n` control messages arrived; returns them.
+  std::vector<v1::CoordinatorMessage> WaitFor(size_t n) {
+    std::unique_lock lock(mutex_);
+    changed_.wait_for(lock, std::chrono::seconds(10), [&] { return received_.size() >= n; });
+    return received_;
+  }
+  agent::AgentStream& stream() { return *stream_; }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<v1::CoordinatorMessage> received_;
+  std::unique_ptr<agent::AgentStream> stream_;
+};
+
+// Waits until `n` loadgen agents stream to `service`.
+void WaitForStreams(CoordinatorService& service, size_t n) {
+  for (int tries = 0; tries < 2000; ++tries) {
+    if (service.StreamingAgents(v1::AGENT_KIND_LOADGEN).size() >= n) return;
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  FAIL() << "fewer than " << n << " loadgen agents connected";
+}
+
+v1::Scenario ClosedScenario(int users) {
+  v1::Scenario scenario;
+  scenario.set_name("five-users");
+  v1::Stage* stage = scenario.mutable_closed()->add_stages();
+  stage->set_target(users);
+  stage->mutable_hold()->set_seconds(3);
+  return scenario;
+}
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+TEST(CoordinatorServiceTest, DispatchRunSplitsTheScenarioAcrossStreamingLoadAgents) {
+  Coordinator coordinator(TempPath("dispatch.db"), "");
+  CoordinatorService& service = coordinator.service();
+  ControlledAgent a(coordinator.address(), "lg-a");
+  WaitForStreams(service, 1);  // a streams first.
+  ControlledAgent b(coordinator.address(), "lg-b");
+  ControlledAgent monitor(coordinator.address(), "mon", v1::AGENT_KIND_MONITOR);
+  WaitForStreams(service, 2);
+  EXPECT_EQ(service.StreamingAgents(v1::AGENT_KIND_LOADGEN),
+            (std::vector<std::string>{"lg-a", "lg-b"}));
+
+  const int64_t before = NowNs();
+  absl::StatusOr<std::vector<std::string>> agents = service.DispatchRun(
+      ClosedScenario(5), {.run_id = "dist-1", .start_delay = std::chrono::seconds(3)});
+  const int64_t after = NowNs();
+  ASSERT_TRUE(agents.ok()) << agents.status();
+  EXPECT_EQ(*agents, (std::vector<std::string>{"lg-a", "lg-b"}));
+  EXPECT_EQ(service.current_run(), "dist-1");
+
+  const std::vector<v1::CoordinatorMessage> got_a = a.WaitFor(1);
+  const std::vector<v1::CoordinatorMessage> got_b = b.WaitFor(1);
+  ASSERT_EQ(got_a.size(), 1u);
+  ASSERT_EQ(got_b.size(), 1u);
+  const v1::RunSpec& spec_a = got_a[0].run();
+  const v1::RunSpec& spec_b = got_b[0].run();
+  EXPECT_EQ(spec_a.run_id(), "dist-1");
+  EXPECT_EQ(spec_a.agent_index(), 0u);
+  EXPECT_EQ(spec_b.agent_index(), 1u);
+  EXPECT_EQ(spec_a.agent_count(), 2u);
+  EXPECT_DOUBLE_EQ(spec_a.rate_share(), 0.5);
+  EXPECT_EQ(spec_b.scenario().closed().stages(0).target(), 5);
+  // One coordinated start for both, start_delay after the call.
+  const int64_t start = TimeUtil::TimestampToNanoseconds(spec_a.start_time());
+  EXPECT_EQ(start, TimeUtil::TimestampToNanoseconds(spec_b.start_time()));
+  EXPECT_GE(start, before + 3'000'000'000);
+  EXPECT_LE(start, after + 3'000'000'000);
+  EXPECT_TRUE(monitor.WaitFor(0).empty());
+
+  absl::StatusOr<RunRecord> run = coordinator.store().GetRun("dist-1");
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_EQ(run->state, v1::RUN_STATE_RUNNING);
+  EXPECT_EQ(run->name, "five-users");
+  EXPECT_EQ(run->started_ns, start);
+  EXPECT_NE(run->scenario_json.find("five-users"), std::string::npos) << run->scenario_json;
+
+  // The agents' intervals carry the run id.
+  v1::AgentMessage interval = LoadItem(2000, 0);
+  interval.set_run_id("dist-1");
+  a.stream().Send(interval);
+  b.stream().Send(interval);
+  ASSERT_TRUE(a.stream().Flush(milliseconds(10000)));
+  ASSERT_TRUE(b.stream().Flush(milliseconds(10000)));
+  EXPECT_EQ(coordinator.store().LoadIntervals("dist-1")->size(), 2u);
+
+  // StopRun reaches both and ends the run.
+  ASSERT_TRUE(service.StopRun("dist-1", "operator").ok());
+  for (ControlledAgent* agent : {&a, &b}) {
+    const std::vector<v1::CoordinatorMessage> got = agent->WaitFor(2);
+    ASSERT_EQ(got.size(), 2u);
+    EXPECT_EQ(got[1].stop().run_id(), "dist-1");
+    EXPECT_EQ(got[1].stop().reason(), "operator");
+  }
+  EXPECT_EQ(coordinator.store().GetRun("dist-1")->state, v1::RUN_STATE_ABORTED);
+  EXPECT_EQ(service.current_run(), "");
+}
+
+TEST(CoordinatorServiceTest, DispatchRunToTheFirstAgentsAndItsErrors) {
+  Coordinator coordinator(TempPath("dispatch-errors.db"), "");
+  CoordinatorService& service = coordinator.service();
+  EXPECT_EQ(service.DispatchRun(ClosedScenario(2)).status(),
+            absl::FailedPreconditionError("dispatch: no loadgen agent is connected"));
+  ControlledAgent a(coordinator.address(), "lg-a");
+  WaitForStreams(service, 1);
+  ControlledAgent b(coordinator.address(), "lg-b");
+  WaitForStreams(service, 2);
+  EXPECT_EQ(service.DispatchRun(ClosedScenario(2), {.agents = 3}).status(),
+            absl::FailedPreconditionError(
+                "dispatch: 3 loadgen agents asked for, 2 connected (lg-a, lg-b)"));
+  v1::Scenario empty;
+  empty.set_name("nothing");
+  EXPECT_EQ(service.DispatchRun(empty).status(),
+            absl::InvalidArgumentError(
+                "dispatch: scenario 'nothing' has no load stages (closed or open model)"));
+  EXPECT_EQ(service.StopRun("nope", "x"),
+            absl::NotFoundError("stop: run nope was not dispatched by this coordinator"));
+
+  absl::StatusOr<std::vector<std::string>> agents =
+      service.DispatchRun(ClosedScenario(2), {.agents = 1});
+  ASSERT_TRUE(agents.ok()) << agents.status();
+  EXPECT_EQ(*agents, std::vector<std::string>{"lg-a"});
+  const std::string run_id = service.current_run();
+  EXPECT_EQ(run_id.rfind("run-", 0), 0u) << run_id;  // Generated.
+  const std::vector<v1::CoordinatorMessage> got = a.WaitFor(1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].run().run_id(), run_id);
+  EXPECT_EQ(got[0].run().agent_count(), 1u);
+  EXPECT_EQ(service.DispatchRun(ClosedScenario(2)).status(),
+            absl::FailedPreconditionError(
+                absl::StrCat("dispatch: run ", run_id, " is in progress; end or stop it first")));
+  ASSERT_TRUE(service.EndRun(v1::RUN_STATE_COMPLETED).ok());
+  EXPECT_EQ(service.DispatchRun(ClosedScenario(2), {.run_id = run_id}).status().code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_TRUE(b.WaitFor(0).empty());
+}
+
+TEST(CoordinatorServiceTest, AnAgentThatReconnectsGetsItsRunAgain) {
+  Coordinator coordinator(TempPath("dispatch-replay.db"), "");
+  CoordinatorService& service = coordinator.service();
+  auto agent = std::make_unique<ControlledAgent>(coordinator.address(), "lg-r");
+  WaitForStreams(service, 1);
+  ASSERT_TRUE(service.DispatchRun(ClosedScenario(3), {.run_id = "replay-1"}).ok());
+  ASSERT_EQ(agent->WaitFor(1).size(), 1u);
+  ASSERT_TRUE(service.StopRun("replay-1", "enough").ok());
+  ASSERT_EQ(agent->WaitFor(2).size(), 2u);
+
+  // The same source connects anew (say its connection broke): it gets the
+  // RunSpec and the StopRun again, in that order.
+  agent.reset();
+  ControlledAgent again(coordinator.address(), "lg-r");
+  const std::vector<v1::CoordinatorMessage> got = again.WaitFor(2);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].run().run_id(), "replay-1");
+  EXPECT_EQ(got[1].stop().run_id(), "replay-1");
 }
 
 }  // namespace

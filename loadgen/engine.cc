@@ -10,6 +10,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cassert>
 #include <cmath>
 #include <deque>
 #include <exception>
@@ -189,6 +190,8 @@ class Engine::Impl {
     if (options_.threads == 0) {
       options_.threads = std::max(1u, std::thread::hardware_concurrency());
     }
+    if (options_.share.count == 0) options_.share = RunShare{};
+    assert(options_.share.index < options_.share.count);
     open_ = scenario_.has_open();
     BuildOps();
   }
@@ -239,7 +242,8 @@ class Engine::Impl {
 
   std::atomic<bool> stopping_{false};
   std::atomic<bool> interrupted_{false};
-  // Closed model: users wanted now; running users; per-user running flags.
+  // Closed model: this engine's users wanted now (local indexes, see
+  // EngineOptions::share); running users; per-user running flags.
   std::atomic<uint64_t> desired_users_{0};
   std::atomic<int64_t> active_{0};
   std::unique_ptr<std::atomic<bool>[]> running_;
@@ -634,7 +638,7 @@ asio::awaitable<void> Engine::Impl::RunTransaction(VirtualUser& vu, ThreadState&
 asio::awaitable<void> Engine::Impl::ClosedUser(uint64_t index) {
   ThreadState& ts = *threads_[index % threads_.size()];
   VirtualUser vu;
-  InitUser(vu, index);
+  InitUser(vu, GlobalUser(index, options_.share));
   while (!stopping_.load(std::memory_order_relaxed) &&
          index < desired_users_.load(std::memory_order_relaxed)) {
     co_await RunTransaction(vu, ts, Clock::now());
@@ -693,7 +697,7 @@ asio::awaitable<void> Engine::Impl::OpenScheduler(size_t thread, size_t schedule
       } else {
         ts.users.push_back(std::make_unique<VirtualUser>());
         vu = ts.users.back().get();
-        InitUser(*vu, ts.users.size() * threads_.size() + thread);
+        InitUser(*vu, GlobalUser(ts.users.size() * threads_.size() + thread, options_.share));
       }
       Spawn(*ts.context, OpenWorker(ts, vu, intended));
     } else if (ts.backlog.size() < kMaxBacklog) {
@@ -741,7 +745,7 @@ absl::StatusOr<RunResult> Engine::Impl::Run() {
   if (!open_) {
     double peak = 0;
     for (const v1::Stage& s : stages) peak = std::max(peak, s.target());
-    max_users_ = static_cast<size_t>(std::ceil(peak));
+    max_users_ = LocalUsers(static_cast<uint64_t>(std::ceil(peak)), options_.share);
     running_ = std::make_unique<std::atomic<bool>[]>(max_users_ + 1);
   }
   if (options_.handle_signals) pool_->HandleSignals([this](int) { Stop(); });
@@ -801,8 +805,8 @@ absl::StatusOr<RunResult> Engine::Impl::Run() {
       }
       if (!open_) {
         const double level = LevelAt(stages, t, nullptr);
-        const uint64_t desired =
-            std::min<uint64_t>(max_users_, static_cast<uint64_t>(std::llround(level)));
+        const uint64_t desired = std::min<uint64_t>(
+            max_users_, LocalUsers(static_cast<uint64_t>(std::llround(level)), options_.share));
         desired_users_.store(desired);
         for (uint64_t i = 0; i < desired; ++i) {
           if (!running_[i].load()) {

@@ -36,6 +36,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/proto/scenario.pb.h"
+#include "loadgen/agent_share.h"
 #include "loadgen/stats.h"
 
 namespace tpslab::loadgen {
@@ -97,6 +98,12 @@ struct EngineOptions {
   bool handle_signals = true;
   // Called on the control thread after every interval. Default: none.
   std::function<void(const IntervalReport&)> on_interval;
+  // This engine's share of a distributed run. Closed model: of the stages'
+  // users 0..N-1 it runs those with u % count == index (LocalUsers), and
+  // ${vu} is the global user index. Open model: apply ApplyShare() to the
+  // scenario first (rates and caps); the share only keeps ${vu} distinct
+  // across agents. Default: the whole run (index 0 of 1).
+  RunShare share = {};
 };
 
 class Engine {

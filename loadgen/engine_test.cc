@@ -159,6 +159,28 @@ TEST(EngineTest, ClosedModelRunsUsersAndReportsIntervals) {
   EXPECT_EQ(server.requests(), result->totals[1].count);
 }
 
+TEST(EngineTest, ClosedModelRunsOnlyItsShareOfTheUsers) {
+  TestServer server;
+  absl::StatusOr<v1::Scenario> s = ParseScenario(
+      absl::StrCat("interval: 100ms\n", "targets: [{url: 'http://127.0.0.1:", server.port(),
+                   "/'}]\n", "transactions: [{name: get, steps: [{http: /}, {think: 5ms}]}]\n",
+                   "load: {closed: [{users: 10, ramp: 200ms, hold: 300ms}]}\n"),
+      "test.yaml");
+  ASSERT_TRUE(s.ok()) << s.status();
+  // Agent 1 of 3 runs users 1, 4 and 7 of 10, also along the ramp.
+  uint32_t max_active = 0;
+  Engine engine(
+      *s,
+      {.threads = 2,
+       .handle_signals = false,
+       .on_interval = [&](const IntervalReport& r) { max_active = std::max(max_active, r.active); },
+       .share = {.index = 1, .count = 3, .rate_share = 1.0 / 3}});
+  absl::StatusOr<RunResult> result = engine.Run();
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(max_active, 3u);
+  EXPECT_GT(result->totals[0].count, 0u);
+}
+
 TEST(EngineTest, StopEndsTheRunEarlyWithResults) {
   TestServer server;
   absl::StatusOr<v1::Scenario> s =

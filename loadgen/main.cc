@@ -1,8 +1,9 @@
 // loadgen: scenario-driven FTP and HTTP/1.1 load generator. See
-// run_command.h for the command line and docs/ARCHITECTURE.md for the design.
+// run_command.h and agent.h for the command line and docs/ARCHITECTURE.md for the design.
 #include <string>
 
 #include "common/app/cli.h"
+#include "loadgen/agent.h"
 #include "loadgen/run_command.h"
 
 int main(int argc, char** argv) {
@@ -11,9 +12,9 @@ int main(int argc, char** argv) {
   CLI::App& run = app.AddCommand("run", "Run a load test (scenario file or one-line form)",
                                  [&] { return tpslab::loadgen::RunCommand(run_options); });
   tpslab::loadgen::AddRunOptions(run, run_options);
-  std::string coordinator;
-  CLI::App& agent = app.AddCommand("agent", "Take runs from a coordinator",
-                                   [&] { return tpslab::loadgen::AgentCommand(coordinator); });
-  agent.add_option("--coordinator", coordinator, "Coordinator HOST:PORT")->required();
+  tpslab::loadgen::AgentOptions agent_options;
+  CLI::App& agent = app.AddCommand("agent", "Take shares of the runs a coordinator dispatches",
+                                   [&] { return tpslab::loadgen::AgentCommand(agent_options); });
+  tpslab::loadgen::AddAgentOptions(agent, agent_options);
   return app.Run(argc, argv);
 }

@@ -115,17 +115,30 @@ set -e
 grep -q "transaction 'missing' step 'http': an HTTP step cannot run against target 'web' (ftp://127.0.0.1:${PORT}/)" \
   "${TMP}/proto.err" || fail "protocol mismatch message: $(cat "${TMP}/proto.err")"
 
-echo "== an unreachable coordinator does not stop the run; agent mode is not available yet"
+echo "== an unreachable coordinator does not stop the run; an agent waits for it and stops on SIGTERM"
 set +e
 "${LOADGEN}" run --target "${URL}" --connections 2 --duration 1s --progress off \
   --coordinator 127.0.0.1:1 > /dev/null 2> "${TMP}/coord.err"
 RC=$?
-"${LOADGEN}" agent --coordinator 127.0.0.1:1 2>> "${TMP}/coord.err"
-RC2=$?
 set -e
-[[ ${RC} -eq 0 && ${RC2} -eq 1 ]] || fail "coordinator: exit ${RC}/${RC2}, want 0/1"
+[[ ${RC} -eq 0 ]] || fail "coordinator: exit ${RC}, want 0"
 grep -q "intervals not acknowledged" "${TMP}/coord.err" || fail "coordinator warning: $(cat "${TMP}/coord.err")"
-grep -q "not available yet" "${TMP}/coord.err" || fail "agent message"
+"${LOADGEN}" agent --coordinator 127.0.0.1:1 --name nginx-test-agent 2> "${TMP}/agent.err" &
+AG=$!
+for _ in $(seq 100); do
+  grep -q "(retrying)" "${TMP}/agent.err" && break
+  sleep 0.1
+done
+kill -TERM "${AG}"
+set +e
+timeout 30 tail --pid="${AG}" -f /dev/null
+wait "${AG}"
+RC=$?
+set -e
+[[ ${RC} -eq 0 ]] || fail "agent after SIGTERM: exit ${RC}, want 0: $(cat "${TMP}/agent.err")"
+grep -q "coordinator 127.0.0.1:1: register with 127.0.0.1:1: .* (retrying)" "${TMP}/agent.err" ||
+  fail "agent message: $(cat "${TMP}/agent.err")"
+grep -q "agent nginx-test-agent: stopped" "${TMP}/agent.err" || fail "agent stop: $(cat "${TMP}/agent.err")"
 
 echo "== SIGINT leaves a complete summary"
 "${LOADGEN}" run --target "${URL}" --connections 4 --threads 1 --duration 60s \

@@ -269,11 +269,4 @@ int RunCommand(const RunOptions& o) {
   return app::kExitOk;
 }
 
-int AgentCommand(const std::string& coordinator) {
-  std::cerr << "loadgen: error: agent mode (--coordinator " << coordinator
-            << ") is not available yet: the shared gRPC agent client (common/agent/) does not "
-               "exist in this build\n";
-  return app::kExitFailure;
-}
-
 }  // namespace tpslab::loadgen

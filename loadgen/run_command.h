@@ -1,5 +1,6 @@
-// The `loadgen run` and `loadgen agent` commands: the options scripts use,
-// the one-line scenario they build without a file, and the exit statuses.
+// The `loadgen run` command: the options scripts use, the one-line scenario
+// they build without a file, and the exit statuses (`loadgen agent` is in
+// agent.h).
 //
 //   loadgen run SCENARIO [--target URL] [--summary-json FILE] [--out DIR]
 //   loadgen run --target ftp://user:pass@127.0.0.1:2121 --transaction upload:1KiB
@@ -81,9 +82,6 @@ absl::StatusOr<v1::Scenario> BuildScenario(const RunOptions& options);
 
 // Runs `loadgen run`; returns the exit status.
 int RunCommand(const RunOptions& options);
-
-// Runs `loadgen agent --coordinator HOST:PORT`; returns the exit status.
-int AgentCommand(const std::string& coordinator);
 
 }  // namespace tpslab::loadgen
 

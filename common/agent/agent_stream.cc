@@ -139,6 +139,26 @@ AgentStreamStats AgentStream::stats() const {
   return stats;
 }
 
+bool AgentStream::FirstDeliveryLocked(const v1::CoordinatorMessage& message) {
+  // Enough for any realistic number of runs between agent restarts.
+  constexpr size_t kRemembered = 4096;
+  std::string key;
+  if (message.has_run()) {
+    key = "run/" + message.run().run_id();
+  } else if (message.has_stop()) {
+    key = "stop/" + message.stop().run_id();
+  } else {
+    return true;  // Unknown to this version: no key, pass it on.
+  }
+  if (!delivered_controls_.insert(key).second) return false;
+  delivered_order_.push_back(std::move(key));
+  if (delivered_order_.size() > kRemembered) {
+    delivered_controls_.erase(delivered_order_.front());
+    delivered_order_.pop_front();
+  }
+  return true;
+}
+
 void AgentStream::Authorize(grpc::ClientContext& context) const {
   if (!options_.token.empty()) context.AddMetadata("authorization", "Bearer " + options_.token);
 }
@@ -228,6 +248,12 @@ bool AgentStream::RunConnection() {
   MeasureClock(*stub);
 
   grpc::ClientContext context;
+  // Metadata values must be printable ASCII; other ids are known to the
+  // coordinator from their first message only.
+  if (std::all_of(options_.source_id.begin(), options_.source_id.end(),
+                  [](char c) { return c >= 0x20 && c <= 0x7e; })) {
+    context.AddMetadata("tpslab-source-id", options_.source_id);
+  }
   if (!BeginCall(context)) return true;
   {
     std::lock_guard lock(mutex_);
@@ -244,7 +270,13 @@ bool AgentStream::RunConnection() {
         ApplyAckLocked(message.ack().acked_sequence());
         changed_.notify_all();
       } else if (options_.on_control) {
-        options_.on_control(message);
+        bool first;
+        {
+          std::lock_guard lock(mutex_);
+          first = FirstDeliveryLocked(message);
+          ++(first ? stats_.controls : stats_.repeated_controls);
+        }
+        if (first) options_.on_control(message);
       }
     }
     std::lock_guard lock(mutex_);

@@ -23,6 +23,20 @@
 //   ...
 //   stream.Flush(std::chrono::seconds(2));  // at shutdown: wait for the acks
 //
+// Run control (loadgen agents): the coordinator sends RunSpec and StopRun
+// down the stream; they go to options.on_control once per run: a RunSpec
+// whose run_id was delivered before, or a repeated StopRun of a run, is
+// dropped, so the coordinator may repeat them after a reconnect (it does, for
+// the run in progress) without a run being applied twice. The stream call
+// carries "tpslab-source-id: SOURCE_ID" metadata, so the coordinator knows
+// which agent a stream belongs to before the agent sends anything.
+//
+//   AgentStream stream({.coordinator = "127.0.0.1:7070",
+//                       .kind = v1::AGENT_KIND_LOADGEN,
+//                       .on_control = [&](const v1::CoordinatorMessage& m) {
+//                         if (m.has_run()) queue.Push(m.run());   // own thread runs it
+//                       }});
+//
 // Send(), Flush(), stats() and Stop() may be called from any thread.
 #ifndef TPSLAB_COMMON_AGENT_AGENT_STREAM_H_
 #define TPSLAB_COMMON_AGENT_AGENT_STREAM_H_
@@ -36,6 +50,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -75,18 +90,22 @@ struct AgentStreamOptions {
   // Ping round trips per connection for the clock offset. Default 5.
   int clock_pings = 5;
   // Called on the stream's reader thread for each control message (a
-  // RunSpec to start, a StopRun). Default: none (control messages ignored).
+  // RunSpec to start, a StopRun), once per run (see the file comment); it
+  // should return quickly (acks are read on the same thread). Default: none
+  // (control messages ignored).
   std::function<void(const v1::CoordinatorMessage&)> on_control;
 };
 
 struct AgentStreamStats {
-  uint64_t sent_total = 0;      // Items given to Send().
-  uint64_t last_sequence = 0;   // Sequence of the newest item (0: none yet).
-  uint64_t acked_sequence = 0;  // Everything up to here is stored.
-  uint64_t buffered = 0;        // Items waiting for their ack.
-  uint64_t dropped = 0;         // Items discarded because the buffer was full.
-  uint64_t resent = 0;          // Items written again after a reconnect.
-  uint64_t connects = 0;        // Successful registrations.
+  uint64_t sent_total = 0;         // Items given to Send().
+  uint64_t last_sequence = 0;      // Sequence of the newest item (0: none yet).
+  uint64_t acked_sequence = 0;     // Everything up to here is stored.
+  uint64_t buffered = 0;           // Items waiting for their ack.
+  uint64_t dropped = 0;            // Items discarded because the buffer was full.
+  uint64_t resent = 0;             // Items written again after a reconnect.
+  uint64_t connects = 0;           // Successful registrations.
+  uint64_t controls = 0;           // Control messages given to on_control.
+  uint64_t repeated_controls = 0;  // Control messages dropped as already delivered.
   bool connected = false;
   // Coordinator clock minus local clock, from the ping with the shortest
   // round trip of the latest connection; empty before the first ping.
@@ -137,6 +156,9 @@ class AgentStream {
   // Appends with the next sequence, dropping the oldest when full. Requires
   // mutex_.
   uint64_t PushLocked(v1::AgentMessage message);
+  // Whether a control message is new (and remembers it): RunSpecs and
+  // StopRuns are keyed by run id. Requires mutex_.
+  bool FirstDeliveryLocked(const v1::CoordinatorMessage& message);
   // Adds caller metadata (authorization) to a call.
   void Authorize(grpc::ClientContext& context) const;
   // Authorizes `context` and makes it the one Stop() cancels; false when
@@ -158,6 +180,9 @@ class AgentStream {
   bool stopping_ = false;
   grpc::ClientContext* active_context_ = nullptr;  // For Stop() to cancel.
   AgentStreamStats stats_;
+  // Keys of delivered control messages, oldest first (bounded).
+  std::set<std::string> delivered_controls_;
+  std::deque<std::string> delivered_order_;
 
   std::thread thread_;
   std::once_flag joined_;

@@ -39,6 +39,12 @@ class TestCoordinator final : public v1::Coordinator::Service {
 
   // Set before a client connects: sent down every new stream.
   std::optional<v1::CoordinatorMessage> greeting;
+  std::optional<v1::CoordinatorMessage> second_greeting;
+  // The "tpslab-source-id" metadata of the latest stream.
+  std::string stream_source() {
+    std::lock_guard lock(store_.mutex);
+    return stream_source_;
+  }
 
   grpc::Status Register(grpc::ServerContext*, const v1::RegisterRequest* request,
                         v1::RegisterResponse* response) override {
@@ -65,7 +71,15 @@ class TestCoordinator final : public v1::Coordinator::Service {
     if (!Authorized(*context)) {
       return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "bad token");
     }
+    {
+      auto it = context->client_metadata().find("tpslab-source-id");
+      std::lock_guard lock(store_.mutex);
+      stream_source_ = it == context->client_metadata().end()
+                           ? ""
+                           : std::string(it->second.data(), it->second.size());
+    }
     if (greeting) stream->Write(*greeting);
+    if (second_greeting) stream->Write(*second_greeting);
     v1::AgentMessage message;
     while (stream->Read(&message)) {
       v1::CoordinatorMessage ack;
@@ -101,6 +115,7 @@ class TestCoordinator final : public v1::Coordinator::Service {
   Store& store_;
   std::string token_;
   std::chrono::nanoseconds skew_;
+  std::string stream_source_;  // Guarded by store_.mutex.
 };
 
 // Runs a TestCoordinator; Restart() brings it back on the same port.
@@ -286,6 +301,60 @@ TEST(AgentStreamTest, ControlMessagesReachTheCallback) {
   std::unique_lock lock(mutex);
   ASSERT_TRUE(cv.wait_for(lock, milliseconds(10000), [&] { return !received.empty(); }));
   EXPECT_EQ(received, "run-42");
+}
+
+TEST(AgentStreamTest, RunSpecRepeatedAfterReconnectsIsDeliveredOnce) {
+  Store store;
+  Server server(store);
+  // The coordinator repeats the run in progress, and its stop, down every
+  // new stream (as CoordinatorService does after a reconnect).
+  v1::CoordinatorMessage run;
+  run.mutable_run()->set_run_id("run-7");
+  run.mutable_run()->set_agent_index(1);
+  run.mutable_run()->set_agent_count(2);
+  run.mutable_run()->mutable_scenario()->set_name("smoke");
+  server.service().greeting = run;
+
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::vector<v1::CoordinatorMessage> received;
+  AgentStreamOptions options = Options(server.address());
+  options.on_control = [&](const v1::CoordinatorMessage& message) {
+    std::lock_guard lock(mutex);
+    received.push_back(message);
+    cv.notify_all();
+  };
+  AgentStream stream(options);
+  {
+    std::unique_lock lock(mutex);
+    ASSERT_TRUE(cv.wait_for(lock, milliseconds(10000), [&] { return !received.empty(); }));
+  }
+  EXPECT_EQ(server.service().stream_source(), "test-agent");
+
+  v1::CoordinatorMessage stop;
+  stop.mutable_stop()->set_run_id("run-7");
+  stop.mutable_stop()->set_reason("operator");
+  server.service().second_greeting = stop;
+  for (int restart = 0; restart < 2; ++restart) {
+    const uint64_t connects = stream.stats().connects;
+    server.Shutdown();
+    server.Restart();
+    stream.Send(LoadItem(restart));  // Proves the new stream is up once acked.
+    ASSERT_TRUE(stream.Flush(milliseconds(20000))) << stream.stats().last_error;
+    EXPECT_GT(stream.stats().connects, connects);
+  }
+  std::unique_lock lock(mutex);
+  ASSERT_TRUE(cv.wait_for(lock, milliseconds(10000), [&] { return received.size() >= 2; }));
+  ASSERT_EQ(received.size(), 2u);
+  ASSERT_TRUE(received[0].has_run());
+  EXPECT_EQ(received[0].run().run_id(), "run-7");
+  EXPECT_EQ(received[0].run().agent_index(), 1u);
+  EXPECT_EQ(received[0].run().scenario().name(), "smoke");
+  ASSERT_TRUE(received[1].has_stop());
+  EXPECT_EQ(received[1].stop().reason(), "operator");
+  const AgentStreamStats stats = stream.stats();
+  EXPECT_EQ(stats.controls, 2u);
+  EXPECT_GE(stats.repeated_controls, 2u);  // run-7 twice, the stop at least once.
 }
 
 TEST(AgentStreamTest, StopReturnsPromptlyWhileTheCoordinatorIsAway) {
