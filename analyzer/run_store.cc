@@ -248,6 +248,27 @@ absl::Status RunStore::Exec(const char* sql) {
   return absl::OkStatus();
 }
 
+template <typename... Args>
+absl::Status RunStore::Query(const char* sql, std::string_view what,
+                             const std::function<absl::Status(const Statement&)>& row,
+                             const Args&... args) {
+  absl::StatusOr<Statement*> prepared = Prepare(sql);
+  if (!prepared.ok()) return prepared.status();
+  Statement& st = **prepared;
+  int index = 0;
+  (st.Bind(++index, args), ...);
+  absl::Status status;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) {
+    status = row(st);
+    if (!status.ok()) break;
+  }
+  st.Reset();
+  if (!status.ok()) return status;
+  if (rc != SQLITE_DONE) return Error(what);
+  return absl::OkStatus();
+}
+
 absl::Status RunStore::Init() {
   sqlite3_busy_timeout(db_, 5000);
   // WAL: readers (sqlite3 CLI, the HTTP API) never block the ingest writer.
@@ -257,11 +278,13 @@ absl::Status RunStore::Init() {
     return s;
   }
   int64_t version = 0;
-  {
-    absl::StatusOr<Statement*> st = Prepare("PRAGMA user_version");
-    if (!st.ok()) return st.status();
-    if ((*st)->Step() == SQLITE_ROW) version = (*st)->Int(0);
-    (*st)->Reset();
+  if (absl::Status s = Query("PRAGMA user_version", "read schema version",
+                             [&](const Statement& r) {
+                               version = r.Int(0);
+                               return absl::OkStatus();
+                             });
+      !s.ok()) {
+    return s;
   }
   if (version > kSchemaVersion) {
     return absl::FailedPreconditionError(
@@ -496,14 +519,15 @@ absl::StatusOr<int64_t> RunStore::Writer::InsertFinding(const FindingRecord& f) 
 
 absl::StatusOr<uint64_t> RunStore::Acked(std::string_view source_id) {
   std::lock_guard lock(mutex_);
-  absl::StatusOr<Statement*> st = Prepare("SELECT acked FROM sources WHERE source_id = ?");
-  if (!st.ok()) return st.status();
-  (*st)->Bind(1, source_id);
   uint64_t acked = 0;
-  const int rc = (*st)->Step();
-  if (rc == SQLITE_ROW) acked = static_cast<uint64_t>((*st)->Int(0));
-  (*st)->Reset();
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Error("read acked sequence");
+  absl::Status status = Query(
+      "SELECT acked FROM sources WHERE source_id = ?", "read acked sequence",
+      [&](const Statement& r) {
+        acked = static_cast<uint64_t>(r.Int(0));
+        return absl::OkStatus();
+      },
+      source_id);
+  if (!status.ok()) return status;
   return acked;
 }
 
@@ -514,31 +538,24 @@ absl::StatusOr<agent::SequenceTracker> RunStore::RestoreTracker(std::string_view
   std::lock_guard lock(mutex_);
   // Dropped ranges first: the stored sequences inside them then count as
   // duplicates, as they did when they arrived.
-  {
-    absl::StatusOr<Statement*> st =
-        Prepare("SELECT first, last FROM drops WHERE source_id = ? AND last > ? ORDER BY rowid");
-    if (!st.ok()) return st.status();
-    (*st)->Bind(1, source_id).Bind(2, ToInt64(*acked));
-    int rc;
-    while ((rc = (*st)->Step()) == SQLITE_ROW) {
-      tracker.MarkDropped(static_cast<uint64_t>((*st)->Int(0)),
-                          static_cast<uint64_t>((*st)->Int(1)));
-    }
-    (*st)->Reset();
-    if (rc != SQLITE_DONE) return Error("read dropped ranges");
-  }
-  {
-    absl::StatusOr<Statement*> st = Prepare(
-        "SELECT sequence FROM samples WHERE source_id = ? AND sequence > ? ORDER BY sequence");
-    if (!st.ok()) return st.status();
-    (*st)->Bind(1, source_id).Bind(2, ToInt64(*acked));
-    int rc;
-    while ((rc = (*st)->Step()) == SQLITE_ROW) {
-      tracker.Accept(static_cast<uint64_t>((*st)->Int(0)));
-    }
-    (*st)->Reset();
-    if (rc != SQLITE_DONE) return Error("read stored sequences");
-  }
+  absl::Status status = Query(
+      "SELECT first, last FROM drops WHERE source_id = ? AND last > ? ORDER BY rowid",
+      "read dropped ranges",
+      [&](const Statement& r) {
+        tracker.MarkDropped(static_cast<uint64_t>(r.Int(0)), static_cast<uint64_t>(r.Int(1)));
+        return absl::OkStatus();
+      },
+      source_id, ToInt64(*acked));
+  if (!status.ok()) return status;
+  status = Query(
+      "SELECT sequence FROM samples WHERE source_id = ? AND sequence > ? ORDER BY sequence",
+      "read stored sequences",
+      [&](const Statement& r) {
+        tracker.Accept(static_cast<uint64_t>(r.Int(0)));
+        return absl::OkStatus();
+      },
+      source_id, ToInt64(*acked));
+  if (!status.ok()) return status;
   return tracker;
 }
 
@@ -586,40 +603,46 @@ constexpr const char* kRunColumns =
     "SELECT run_id, name, state, created_ns, started_ns, ended_ns, scenario_json FROM runs ";
 }  // namespace
 
+RunRecord RunStore::ReadRun(const Statement& r) {
+  return {r.Text(0), r.Text(1), static_cast<v1::RunState>(r.Int(2)), r.Int(3), r.Int(4),
+          r.Int(5),  r.Text(6)};
+}
+
+absl::StatusOr<v1::AgentMessage> RunStore::ParsePayload(const Statement& r, int column) const {
+  v1::AgentMessage message;
+  if (!message.ParseFromString(r.Text(column))) {
+    return absl::DataLossError(
+        absl::StrFormat("database %s: sample %s/%d does not parse", path_, r.Text(0), r.Int(1)));
+  }
+  return message;
+}
+
 absl::StatusOr<std::vector<RunRecord>> RunStore::ListRuns() {
   std::lock_guard lock(mutex_);
   static const std::string sql = std::string(kRunColumns) + "ORDER BY created_ns DESC, rowid DESC";
-  absl::StatusOr<Statement*> st = Prepare(sql.c_str());
-  if (!st.ok()) return st.status();
   std::vector<RunRecord> runs;
-  int rc;
-  while ((rc = (*st)->Step()) == SQLITE_ROW) {
-    Statement& r = **st;
-    runs.push_back({r.Text(0), r.Text(1), static_cast<v1::RunState>(r.Int(2)), r.Int(3), r.Int(4),
-                    r.Int(5), r.Text(6)});
-  }
-  (*st)->Reset();
-  if (rc != SQLITE_DONE) return Error("list runs");
+  absl::Status status = Query(sql.c_str(), "list runs", [&](const Statement& r) {
+    runs.push_back(ReadRun(r));
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
   return runs;
 }
 
 absl::StatusOr<RunRecord> RunStore::GetRun(std::string_view run_id) {
   std::lock_guard lock(mutex_);
   static const std::string sql = std::string(kRunColumns) + "WHERE run_id = ?";
-  absl::StatusOr<Statement*> st = Prepare(sql.c_str());
-  if (!st.ok()) return st.status();
-  (*st)->Bind(1, run_id);
-  const int rc = (*st)->Step();
-  if (rc != SQLITE_ROW) {
-    (*st)->Reset();
-    if (rc == SQLITE_DONE) return absl::NotFoundError(absl::StrFormat("no run '%s'", run_id));
-    return Error("read run");
-  }
-  Statement& r = **st;
-  RunRecord run{r.Text(0), r.Text(1), static_cast<v1::RunState>(r.Int(2)), r.Int(3), r.Int(4),
-                r.Int(5),  r.Text(6)};
-  r.Reset();
-  return run;
+  std::optional<RunRecord> run;
+  absl::Status status = Query(
+      sql.c_str(), "read run",
+      [&](const Statement& r) {
+        run = ReadRun(r);
+        return absl::OkStatus();
+      },
+      run_id);
+  if (!status.ok()) return status;
+  if (!run) return absl::NotFoundError(absl::StrFormat("no run '%s'", run_id));
+  return *std::move(run);
 }
 
 absl::Status RunStore::UpsertAgent(const AgentRecord& a) {
@@ -648,90 +671,131 @@ absl::Status RunStore::UpsertAgent(const AgentRecord& a) {
 
 absl::StatusOr<std::vector<AgentRecord>> RunStore::ListAgents() {
   std::lock_guard lock(mutex_);
-  absl::StatusOr<Statement*> st = Prepare(
-      "SELECT source_id, kind, hostname, version, threads, clock_offset_ns, round_trip_ns, "
-      "registered_ns, last_seen_ns FROM agents ORDER BY source_id");
-  if (!st.ok()) return st.status();
   std::vector<AgentRecord> agents;
-  int rc;
-  while ((rc = (*st)->Step()) == SQLITE_ROW) {
-    Statement& r = **st;
-    agents.push_back({r.Text(0), static_cast<v1::AgentKind>(r.Int(1)), r.Text(2), r.Text(3),
-                      static_cast<uint32_t>(r.Int(4)), r.Int(5), r.Int(6), r.Int(7), r.Int(8)});
-  }
-  (*st)->Reset();
-  if (rc != SQLITE_DONE) return Error("list agents");
+  absl::Status status = Query(
+      "SELECT source_id, kind, hostname, version, threads, clock_offset_ns, round_trip_ns, "
+      "registered_ns, last_seen_ns FROM agents ORDER BY source_id",
+      "list agents", [&](const Statement& r) {
+        agents.push_back({r.Text(0), static_cast<v1::AgentKind>(r.Int(1)), r.Text(2), r.Text(3),
+                          static_cast<uint32_t>(r.Int(4)), r.Int(5), r.Int(6), r.Int(7), r.Int(8)});
+        return absl::OkStatus();
+      });
+  if (!status.ok()) return status;
   return agents;
 }
 
 absl::StatusOr<std::vector<FindingRecord>> RunStore::ListFindings(std::string_view run_id) {
   std::lock_guard lock(mutex_);
-  absl::StatusOr<Statement*> st = Prepare(
-      "SELECT id, run_id, time_ns, severity, kind, message FROM findings WHERE run_id = ? "
-      "ORDER BY id");
-  if (!st.ok()) return st.status();
-  (*st)->Bind(1, run_id);
   std::vector<FindingRecord> findings;
-  int rc;
-  while ((rc = (*st)->Step()) == SQLITE_ROW) {
-    Statement& r = **st;
-    findings.push_back({r.Int(0), r.Text(1), r.Int(2), r.Text(3), r.Text(4), r.Text(5)});
-  }
-  (*st)->Reset();
-  if (rc != SQLITE_DONE) return Error("list findings");
+  absl::Status status = Query(
+      "SELECT id, run_id, time_ns, severity, kind, message FROM findings WHERE run_id = ? "
+      "ORDER BY id",
+      "list findings",
+      [&](const Statement& r) {
+        findings.push_back({r.Int(0), r.Text(1), r.Int(2), r.Text(3), r.Text(4), r.Text(5)});
+        return absl::OkStatus();
+      },
+      run_id);
+  if (!status.ok()) return status;
   return findings;
 }
 
 absl::StatusOr<std::vector<StoredLoad>> RunStore::LoadIntervals(std::string_view run_id) {
   std::lock_guard lock(mutex_);
-  absl::StatusOr<Statement*> st = Prepare(
+  std::vector<StoredLoad> loads;
+  absl::Status status = Query(
       "SELECT s.source_id, s.sequence, COALESCE(a.clock_offset_ns, 0), s.payload FROM samples s "
       "LEFT JOIN agents a ON a.source_id = s.source_id WHERE s.run_id = ? AND s.kind = 'load' "
-      "ORDER BY s.source_id, s.sequence");
-  if (!st.ok()) return st.status();
-  (*st)->Bind(1, run_id);
-  std::vector<StoredLoad> loads;
-  int rc;
-  while ((rc = (*st)->Step()) == SQLITE_ROW) {
-    Statement& r = **st;
-    v1::AgentMessage message;
-    if (!message.ParseFromString(r.Text(3))) {
-      r.Reset();
-      return absl::DataLossError(
-          absl::StrFormat("database %s: sample %s/%d does not parse", path_, r.Text(0), r.Int(1)));
-    }
-    loads.push_back(
-        {r.Text(0), static_cast<uint64_t>(r.Int(1)), r.Int(2), std::move(*message.mutable_load())});
-  }
-  (*st)->Reset();
-  if (rc != SQLITE_DONE) return Error("read load intervals");
+      "ORDER BY s.source_id, s.sequence",
+      "read load intervals",
+      [&](const Statement& r) -> absl::Status {
+        absl::StatusOr<v1::AgentMessage> message = ParsePayload(r, 3);
+        if (!message.ok()) return message.status();
+        loads.push_back({r.Text(0), static_cast<uint64_t>(r.Int(1)), r.Int(2),
+                         std::move(*message->mutable_load())});
+        return absl::OkStatus();
+      },
+      run_id);
+  if (!status.ok()) return status;
   return loads;
+}
+
+absl::Status RunStore::ForEachSample(
+    std::string_view run_id, std::string_view kind,
+    const std::function<void(std::string source_id, uint64_t sequence, int64_t clock_offset_ns,
+                             v1::AgentMessage& message)>& fill) {
+  return Query(
+      "SELECT s.source_id, s.sequence, COALESCE(a.clock_offset_ns, 0), s.payload FROM samples s "
+      "LEFT JOIN agents a ON a.source_id = s.source_id WHERE s.run_id = ? AND s.kind = ? "
+      "ORDER BY s.time_ns + COALESCE(a.clock_offset_ns, 0), s.source_id, s.sequence",
+      absl::StrFormat("read %s samples", kind),
+      [&](const Statement& r) -> absl::Status {
+        absl::StatusOr<v1::AgentMessage> message = ParsePayload(r, 3);
+        if (!message.ok()) return message.status();
+        fill(r.Text(0), static_cast<uint64_t>(r.Int(1)), r.Int(2), *message);
+        return absl::OkStatus();
+      },
+      run_id, kind);
+}
+
+absl::StatusOr<std::vector<StoredHost>> RunStore::HostSamples(std::string_view run_id) {
+  std::lock_guard lock(mutex_);
+  std::vector<StoredHost> out;
+  absl::Status status = ForEachSample(
+      run_id, "host", [&](std::string source, uint64_t sequence, int64_t offset, auto& m) {
+        out.push_back({std::move(source), sequence, offset, std::move(*m.mutable_host())});
+      });
+  if (!status.ok()) return status;
+  return out;
+}
+
+absl::StatusOr<std::vector<StoredProcess>> RunStore::ProcessSamples(std::string_view run_id) {
+  std::lock_guard lock(mutex_);
+  std::vector<StoredProcess> out;
+  absl::Status status = ForEachSample(
+      run_id, "process", [&](std::string source, uint64_t sequence, int64_t offset, auto& m) {
+        out.push_back({std::move(source), sequence, offset, std::move(*m.mutable_process())});
+      });
+  if (!status.ok()) return status;
+  return out;
+}
+
+absl::StatusOr<std::vector<StoredCheck>> RunStore::CheckResults(std::string_view run_id) {
+  std::lock_guard lock(mutex_);
+  std::vector<StoredCheck> out;
+  absl::Status status = ForEachSample(
+      run_id, "check", [&](std::string source, uint64_t sequence, int64_t offset, auto& m) {
+        out.push_back({std::move(source), sequence, offset, std::move(*m.mutable_check())});
+      });
+  if (!status.ok()) return status;
+  return out;
 }
 
 absl::StatusOr<int64_t> RunStore::CountSamples(std::string_view source_id) {
   std::lock_guard lock(mutex_);
-  absl::StatusOr<Statement*> st =
-      Prepare("SELECT COUNT(*) FROM samples WHERE ?1 = '' OR source_id = ?1");
-  if (!st.ok()) return st.status();
-  (*st)->Bind(1, source_id);
-  const int rc = (*st)->Step();
-  const int64_t n = rc == SQLITE_ROW ? (*st)->Int(0) : 0;
-  (*st)->Reset();
-  if (rc != SQLITE_ROW) return Error("count samples");
+  int64_t n = 0;
+  absl::Status status = Query(
+      "SELECT COUNT(*) FROM samples WHERE ?1 = '' OR source_id = ?1", "count samples",
+      [&](const Statement& r) {
+        n = r.Int(0);
+        return absl::OkStatus();
+      },
+      source_id);
+  if (!status.ok()) return status;
   return n;
 }
 
 absl::StatusOr<std::vector<uint64_t>> RunStore::StoredSequences(std::string_view source_id) {
   std::lock_guard lock(mutex_);
-  absl::StatusOr<Statement*> st =
-      Prepare("SELECT sequence FROM samples WHERE source_id = ? ORDER BY sequence");
-  if (!st.ok()) return st.status();
-  (*st)->Bind(1, source_id);
   std::vector<uint64_t> sequences;
-  int rc;
-  while ((rc = (*st)->Step()) == SQLITE_ROW) sequences.push_back((*st)->Int(0));
-  (*st)->Reset();
-  if (rc != SQLITE_DONE) return Error("read sequences");
+  absl::Status status = Query(
+      "SELECT sequence FROM samples WHERE source_id = ? ORDER BY sequence", "read sequences",
+      [&](const Statement& r) {
+        sequences.push_back(static_cast<uint64_t>(r.Int(0)));
+        return absl::OkStatus();
+      },
+      source_id);
+  if (!status.ok()) return status;
   return sequences;
 }
 

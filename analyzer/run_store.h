@@ -96,6 +96,30 @@ struct StoredLoad {
   v1::LoadInterval interval;
 };
 
+// A stored host sample; sample.time() + clock_offset_ns is coordinator time.
+struct StoredHost {
+  std::string source_id = {};
+  uint64_t sequence = 0;
+  int64_t clock_offset_ns = 0;
+  v1::HostSample sample;
+};
+
+// A stored process sample; sample.time() + clock_offset_ns is coordinator time.
+struct StoredProcess {
+  std::string source_id = {};
+  uint64_t sequence = 0;
+  int64_t clock_offset_ns = 0;
+  v1::ProcessSample sample;
+};
+
+// A stored check result; result.time() + clock_offset_ns is coordinator time.
+struct StoredCheck {
+  std::string source_id = {};
+  uint64_t sequence = 0;
+  int64_t clock_offset_ns = 0;
+  v1::CheckResult result;
+};
+
 class RunStore {
  public:
   // Opens (creating if needed) the database at `path` in WAL mode and
@@ -159,6 +183,14 @@ class RunStore {
   // stored payloads, with each source's current clock offset.
   absl::StatusOr<std::vector<StoredLoad>> LoadIntervals(std::string_view run_id);
 
+  // Host samples, process samples and check results of `run_id`, decoded
+  // from the stored payloads, with each source's current clock offset, in
+  // coordinator time order (sample time + offset; ties by source, sequence).
+  // DataLoss names a payload that does not parse.
+  absl::StatusOr<std::vector<StoredHost>> HostSamples(std::string_view run_id);
+  absl::StatusOr<std::vector<StoredProcess>> ProcessSamples(std::string_view run_id);
+  absl::StatusOr<std::vector<StoredCheck>> CheckResults(std::string_view run_id);
+
   // Number of stored samples of `source_id` ("" for all sources).
   absl::StatusOr<int64_t> CountSamples(std::string_view source_id = "");
 
@@ -177,6 +209,26 @@ class RunStore {
   absl::Status Done(Statement& statement, std::string_view what);
   // A cached prepared statement for `sql` (reset and unbound).
   absl::StatusOr<Statement*> Prepare(const char* sql);
+  // Runs the (cached) query `sql` with `args` bound to its parameters 1..N
+  // (each an int64_t, a double or text), calls `row` for every result row
+  // until one returns an error, and resets the statement. Returns row's
+  // error, or an error naming `what` when SQLite fails. The caller holds
+  // mutex_. Defined in run_store.cc (only used there).
+  template <typename... Args>
+  absl::Status Query(const char* sql, std::string_view what,
+                     const std::function<absl::Status(const Statement&)>& row, const Args&... args);
+  // The run of a row of kRunColumns.
+  static RunRecord ReadRun(const Statement& row);
+  // The AgentMessage in `column` of a samples row whose columns 0 and 1 are
+  // source_id and sequence (DataLoss naming them when it does not parse).
+  absl::StatusOr<v1::AgentMessage> ParsePayload(const Statement& row, int column) const;
+  // Calls `fill` with the decoded AgentMessage of every sample of `kind` in
+  // `run_id`, in coordinator time order (see HostSamples). The caller holds
+  // mutex_.
+  absl::Status ForEachSample(
+      std::string_view run_id, std::string_view kind,
+      const std::function<void(std::string source_id, uint64_t sequence, int64_t clock_offset_ns,
+                               v1::AgentMessage& message)>& fill);
 
   std::string path_;
   sqlite3* db_;
