@@ -3,6 +3,7 @@
 #include <google/protobuf/util/time_util.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "absl/strings/str_format.h"
 #include "common/metrics/hdr_codec.h"
@@ -47,15 +48,31 @@ absl::Status LoadAggregator::Add(std::string_view source_id, const v1::LoadInter
     }
     histograms.push_back(*std::move(h));
   }
+  // active_users is counted at the end of the interval, so the last
+  // interval of a run says 0 although its users were busy until then: an
+  // interval that completed work counts with the users the agent had
+  // before it.
+  double users = interval.active_users();
+  auto previous = users_before_.find(source_id);
+  if (users == 0 && previous != users_before_.end()) {
+    const bool worked = std::any_of(interval.transactions().begin(), interval.transactions().end(),
+                                    [](const v1::OperationStats& op) { return op.count() > 0; });
+    if (worked) users = previous->second;
+  }
+  if (previous == users_before_.end()) {
+    previous = users_before_.emplace(std::string(source_id), 0.0).first;
+  }
+  previous->second = interval.active_users();
+
   const int64_t end_ns = TimeUtil::TimestampToNanoseconds(interval.end()) + clock_offset_ns;
   const int64_t bucket = BucketOf(end_ns);
-  AddTo(seconds_[bucket], source_id, interval, end_ns, bucket, histograms);
-  AddTo(stages_[interval.stage()], source_id, interval, end_ns, bucket, histograms);
+  AddTo(seconds_[bucket], source_id, interval, users, end_ns, bucket, histograms);
+  AddTo(stages_[interval.stage()], source_id, interval, users, end_ns, bucket, histograms);
   return absl::OkStatus();
 }
 
 void LoadAggregator::AddTo(Span& span, std::string_view source_id, const v1::LoadInterval& interval,
-                           int64_t end_ns, int64_t bucket,
+                           double users, int64_t end_ns, int64_t bucket,
                            const std::vector<metrics::HdrHistogram>& histograms) {
   span.stage = std::max(span.stage, interval.stage());
   span.first_bucket = std::min(span.first_bucket, bucket);
@@ -66,13 +83,13 @@ void LoadAggregator::AddTo(Span& span, std::string_view source_id, const v1::Loa
   const int64_t duration_ns = TimeUtil::TimestampToNanoseconds(interval.end()) -
                               TimeUtil::TimestampToNanoseconds(interval.start());
   agent.seconds += std::max<int64_t>(duration_ns, 0) / 1e9;
-  agent.users_sum += interval.active_users();
+  agent.users_sum += users;
   agent.rate_sum += interval.target_rate();
   agent.cpu_seconds += interval.generator_cpu_seconds();
   ++agent.intervals;
   if (end_ns >= agent.last_end_ns) {
     agent.last_end_ns = end_ns;
-    agent.users_last = interval.active_users();
+    agent.users_last = users;
   }
   for (int i = 0; i < interval.transactions_size(); ++i) {
     const v1::OperationStats& op = interval.transactions(i);
@@ -99,21 +116,34 @@ void LoadAggregator::FinishRates(const Span& span, TransactionStats& all,
   }
 }
 
+LoadSecond LoadAggregator::ToSecond(int64_t bucket, Span span) {
+  LoadSecond s;
+  s.bucket_ns = bucket;
+  s.stage = span.stage;
+  for (const auto& [source, agent] : span.agents) {
+    s.active_users += agent.users_last;
+    s.target_rate += agent.intervals ? agent.rate_sum / agent.intervals : 0;
+    if (agent.seconds > 0) s.generator_cpu += agent.cpu_seconds / agent.seconds;
+  }
+  FinishRates(span, span.all, span.transactions);
+  s.all = std::move(span.all);
+  s.transactions = std::move(span.transactions);
+  return s;
+}
+
 std::vector<LoadSecond> LoadAggregator::PerSecond() const {
   std::vector<LoadSecond> out;
-  for (const auto& [bucket, span] : seconds_) {
-    LoadSecond& s = out.emplace_back();
-    s.bucket_ns = bucket;
-    s.stage = span.stage;
-    s.all = span.all;
-    s.transactions = span.transactions;
-    for (const auto& [source, agent] : span.agents) {
-      s.active_users += agent.users_last;
-      s.target_rate += agent.intervals ? agent.rate_sum / agent.intervals : 0;
-      if (agent.seconds > 0) s.generator_cpu += agent.cpu_seconds / agent.seconds;
-    }
-    FinishRates(span, s.all, s.transactions);
+  for (const auto& [bucket, span] : seconds_) out.push_back(ToSecond(bucket, span));
+  return out;
+}
+
+std::vector<LoadSecond> LoadAggregator::TakeSecondsBefore(int64_t bucket_ns) {
+  std::vector<LoadSecond> out;
+  auto it = seconds_.begin();
+  for (; it != seconds_.end() && it->first < bucket_ns; ++it) {
+    out.push_back(ToSecond(it->first, std::move(it->second)));
   }
+  seconds_.erase(seconds_.begin(), it);
   return out;
 }
 

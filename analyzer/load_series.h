@@ -90,6 +90,12 @@ class LoadAggregator {
   // The run second by second, ascending (only seconds with data).
   std::vector<LoadSecond> PerSecond() const;
 
+  // Removes the seconds before `bucket_ns` and returns them, ascending. A
+  // caller that adds intervals in coordinator-time order can take each
+  // finished second as it goes instead of keeping every second's merged
+  // histograms (~190 KB per second and transaction) to the end of a run.
+  std::vector<LoadSecond> TakeSecondsBefore(int64_t bucket_ns);
+
   // The run stage by stage, ascending.
   std::vector<LoadStage> PerStage() const;
 
@@ -114,14 +120,19 @@ class LoadAggregator {
     std::map<std::string, TransactionStats> transactions;
   };
   static void AddTo(Span& span, std::string_view source_id, const v1::LoadInterval& interval,
-                    int64_t end_ns, int64_t bucket,
+                    double users, int64_t end_ns, int64_t bucket,
                     const std::vector<metrics::HdrHistogram>& histograms);
+  // The LoadSecond of one per-second span.
+  static LoadSecond ToSecond(int64_t bucket, Span span);
   // Fills the per-second rates from the agents' counts and durations.
   static void FinishRates(const Span& span, TransactionStats& all,
                           std::map<std::string, TransactionStats>& transactions);
 
   std::map<int64_t, Span> seconds_;
   std::map<uint32_t, Span> stages_;
+  // Each agent's active users at the end of its previous interval (intervals
+  // of one agent arrive in order).
+  std::map<std::string, double, std::less<>> users_before_;
 };
 
 // Stage aggregates as knee-detection input (load: active users, or the

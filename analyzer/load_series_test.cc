@@ -89,6 +89,51 @@ TEST(LoadSeriesTest, PerStageRatesAndUsers) {
   EXPECT_DOUBLE_EQ(usl[0].throughput, 800.0);
 }
 
+TEST(LoadSeriesTest, LastIntervalOfARunCountsWithTheUsersThatDidTheWork) {
+  LoadAggregator load;
+  // Stage 1 holds 4 users; the run ends with the last interval, whose
+  // end-of-interval user count is 0 although 4 users completed 400
+  // transactions in it. An idle interval at 0 users stays at 0.
+  ASSERT_TRUE(load.Add("a", Interval(1, 0, 2, 200, 200, 1000), 0).ok());
+  ASSERT_TRUE(load.Add("a", Interval(2, 1, 4, 400, 400, 1000), 0).ok());
+  ASSERT_TRUE(load.Add("a", Interval(3, 1, 0, 400, 400, 1000), 0).ok());
+  ASSERT_TRUE(load.Add("a", Interval(4, 1, 0, 0, 0, 1000), 0).ok());
+  const std::vector<LoadStage> stages = load.PerStage();
+  ASSERT_EQ(stages.size(), 2u);
+  EXPECT_DOUBLE_EQ(stages[0].active_users, 2.0);
+  EXPECT_DOUBLE_EQ(stages[1].active_users, (4.0 + 4.0 + 0.0) / 3);
+  const std::vector<LoadSecond> seconds = load.PerSecond();
+  ASSERT_EQ(seconds.size(), 4u);
+  EXPECT_DOUBLE_EQ(seconds[2].active_users, 4.0);
+  EXPECT_DOUBLE_EQ(seconds[3].active_users, 0.0);
+}
+
+TEST(LoadSeriesTest, TakeSecondsBeforeDrainsFinishedSecondsAndKeepsStages) {
+  LoadAggregator streamed, whole;
+  for (int t = 1; t <= 4; ++t) {
+    for (LoadAggregator* load : {&streamed, &whole}) {
+      ASSERT_TRUE(load->Add("a", Interval(100 + t, 0, 10, 100 * t, 100 * t, 0), 0).ok());
+    }
+  }
+  const std::vector<LoadSecond> first = streamed.TakeSecondsBefore(103 * kS);
+  ASSERT_EQ(first.size(), 2u);
+  EXPECT_EQ(first[0].bucket_ns, 101 * kS);
+  EXPECT_EQ(first[1].bucket_ns, 102 * kS);
+  EXPECT_DOUBLE_EQ(first[1].all.tps, 200.0);
+  EXPECT_EQ(Summarize(first[1].all.latency).count, 200);
+  EXPECT_DOUBLE_EQ(first[1].active_users, 10.0);
+  EXPECT_DOUBLE_EQ(first[1].generator_cpu, 0.25);
+  EXPECT_DOUBLE_EQ(first[1].transactions.at("upload").tps, 200.0);
+  EXPECT_TRUE(streamed.TakeSecondsBefore(103 * kS).empty());  // Already taken.
+  const std::vector<LoadSecond> rest = streamed.PerSecond();
+  ASSERT_EQ(rest.size(), 2u);
+  EXPECT_EQ(rest[0].bucket_ns, 103 * kS);
+  // Stages still cover every interval.
+  ASSERT_EQ(streamed.PerStage().size(), 1u);
+  EXPECT_EQ(streamed.PerStage()[0].all.count, whole.PerStage()[0].all.count);
+  EXPECT_DOUBLE_EQ(streamed.PerStage()[0].all.tps, 250.0);
+}
+
 TEST(LoadSeriesTest, RejectsACorruptHistogramNamingTheTransaction) {
   LoadAggregator load;
   v1::LoadInterval interval = Interval(10, 0, 1, 10, 10, 0);
