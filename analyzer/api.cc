@@ -9,9 +9,11 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "analyzer/knee.h"
 #include "analyzer/littles_law.h"
+#include "analyzer/report/html_report.h"
 #include "analyzer/usl.h"
 #include "common/metrics/registry.h"
 
@@ -30,7 +32,9 @@ int64_t SystemNowNs() {
 }
 
 HttpResponse JsonResponse(const json& body, int status = 200) {
-  return {status, kJson, body.dump() + "\n"};
+  // Check outputs and names may hold bytes that are not UTF-8: replaced,
+  // never thrown on.
+  return {status, kJson, body.dump(-1, ' ', false, json::error_handler_t::replace) + "\n"};
 }
 
 HttpResponse Problem(int status, const std::string& message) {
@@ -144,6 +148,12 @@ HttpResponse Api::Handle(const HttpRequest& request) {
     return {200, std::string(metrics::Registry::kContentType), RenderMetrics()};
   }
   if (path == "/api/runs") return Runs();
+  if (path == "/") return Index();
+  constexpr std::string_view kPage = "/runs/";
+  if (path.starts_with(kPage) && path.size() > kPage.size() &&
+      path.find('/', kPage.size()) == std::string::npos) {
+    return Dashboard(path.substr(kPage.size()));
+  }
   constexpr std::string_view kPrefix = "/api/runs/";
   if (path.starts_with(kPrefix)) {
     const std::string rest = path.substr(kPrefix.size());
@@ -152,6 +162,7 @@ HttpResponse Api::Handle(const HttpRequest& request) {
       const std::string id = rest.substr(0, slash);
       const std::string what = rest.substr(slash + 1);
       if (what == "series") return Series(id);
+      if (what == "report") return Report(id);
       if (what == "summary") {
         double slo = 100;
         if (std::optional<std::string> value = QueryParam(request.target, "slo_p99_ms")) {
@@ -168,6 +179,46 @@ HttpResponse Api::Handle(const HttpRequest& request) {
     }
   }
   return Problem(404, absl::StrFormat("no such endpoint: %s", path));
+}
+
+HttpResponse Api::Report(const std::string& run_id) {
+  absl::StatusOr<nlohmann::json> report = AnalyzeRun(store_, run_id, report_options_);
+  if (!report.ok()) return FromStatus(report.status());
+  return JsonResponse(*report);
+}
+
+HttpResponse Api::Dashboard(const std::string& run_id) {
+  absl::StatusOr<RunRecord> run = store_.GetRun(run_id);
+  if (!run.ok()) return FromStatus(run.status());
+  HtmlOptions options;
+  options.live = true;
+  options.report_url = absl::StrCat("/api/runs/", run_id, "/report");
+  // The first paint comes with the page; a run without load yet gets a
+  // minimal document and fills in on the first refresh.
+  absl::StatusOr<nlohmann::json> report = AnalyzeRun(store_, run_id, report_options_);
+  const nlohmann::json document =
+      report.ok()
+          ? *report
+          : nlohmann::json{{"schema", kReportSchema},
+                           {"run", {{"id", run_id}, {"name", run->name}, {"state", "running"}}},
+                           {"findings", nlohmann::json::array()}};
+  return {200, "text/html; charset=utf-8", RenderReportHtml(document, options)};
+}
+
+HttpResponse Api::Index() {
+  absl::StatusOr<std::vector<RunRecord>> runs = store_.ListRuns();
+  if (!runs.ok()) return FromStatus(runs.status());
+  std::string body =
+      "<!doctype html><meta charset=utf-8><title>tpslab runs</title>"
+      "<style>body{font:15px system-ui,sans-serif;margin:2em}td{padding:.2em 1em}</style>"
+      "<h1>tpslab runs</h1><table><tr><th>run</th><th>name</th><th>state</th></tr>";
+  for (const RunRecord& run : *runs) {
+    absl::StrAppend(&body, "<tr><td><a href=\"/runs/", EscapeHtml(run.run_id), "\">",
+                    EscapeHtml(run.run_id), "</a></td><td>", EscapeHtml(run.name), "</td><td>",
+                    v1::RunState_Name(run.state), "</td></tr>");
+  }
+  absl::StrAppend(&body, "</table>");
+  return {200, "text/html; charset=utf-8", body};
 }
 
 std::string Api::RenderMetrics() {

@@ -5,6 +5,12 @@
 //                                 latency quantiles per transaction from the
 //                                 latest complete second, agent health
 //                                 (connected, acked sequence, stored, drops).
+//   GET /                         HTML: every run, linking to its dashboard.
+//   GET /runs/{id}                HTML: the live dashboard of a run (the
+//                                 report page, refreshed every second).
+//   GET /api/runs/{id}/report     JSON: the full report document
+//                                 (analyzer/run_analysis.h, schema
+//                                 tpslab.report/1) as of now.
 //   GET /api/runs                 JSON: every run, newest first.
 //   GET /api/runs/{id}/series     JSON: the run second by second (TPS, errors,
 //                                 users, latency percentiles, per transaction).
@@ -34,6 +40,7 @@
 #include "analyzer/coordinator_service.h"
 #include "analyzer/http_server.h"
 #include "analyzer/load_series.h"
+#include "analyzer/run_analysis.h"
 #include "analyzer/run_store.h"
 
 namespace tpslab::analyzer {
@@ -82,12 +89,20 @@ class Api {
   HttpResponse Runs();
   HttpResponse Series(const std::string& run_id);
   HttpResponse Summary(const std::string& run_id, double slo_p99_ms);
+  HttpResponse Report(const std::string& run_id);
+  HttpResponse Dashboard(const std::string& run_id);
+  HttpResponse Index();
+
+  // Options of the report the dashboard shows (SLO, target...). Set before
+  // serving; not synchronized.
+  void set_report_options(AnalysisOptions options) { report_options_ = std::move(options); }
 
  private:
   RunStore& store_;
   CoordinatorService& service_;
   const LiveLoad& live_;
   std::function<int64_t()> now_ns_;
+  AnalysisOptions report_options_;
 };
 
 }  // namespace tpslab::analyzer

@@ -4,6 +4,13 @@
 //   analyzer serve --grpc 127.0.0.1:0 --http 127.0.0.1:0 --db runs.db --token T
 //     prints "grpc on HOST:PORT" and "http on HOST:PORT" on stdout, then
 //     serves until SIGINT/SIGTERM.
+//   analyzer run [SCENARIO] [--target URL --watch-process NAME] ...
+//     the one-command perf run (analyzer/run/perf_run.h); `./bazelw run
+//     //:perf` runs it with the binaries built beside it.
+//   analyzer report RUN_FOLDER
+//     analyzes a stored run again and rewrites its report files.
+//   analyzer compare BASELINE CANDIDATE
+//     regression verdict between two runs; exit status 3 on a regression.
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
@@ -15,6 +22,8 @@
 #include "analyzer/api.h"
 #include "analyzer/coordinator_service.h"
 #include "analyzer/http_server.h"
+#include "analyzer/run/perf_run.h"
+#include "analyzer/run/report_command.h"
 #include "analyzer/run_store.h"
 #include "common/app/cli.h"
 #include "common/net/io_context_pool.h"
@@ -106,5 +115,62 @@ int main(int argc, char** argv) {
   command.add_option("--db", serve.db, "SQLite database file")->capture_default_str();
   command.add_option("--token", serve.token, "Shared secret agents must present");
   command.add_option("--http-threads", serve.http_threads, "HTTP threads")->capture_default_str();
+
+  analyzer::PerfRunOptions perf;
+  CLI::App& run = app.AddCommand("run", "The full-stack perf run: ftpd, monitor and loadgen on "
+                                        "loopback, analyzed into results/<run-id>/",
+                                 [&] { return analyzer::RunPerf(perf); });
+  run.add_option("scenario", perf.scenario,
+                 "loadgen scenario file (default: built-in stepped FTP upload/download)");
+  run.add_option("--target", perf.target,
+                 "Measure this server instead of starting ftpd (ftp://user:pass@host:port/)");
+  run.add_option("--watch-process", perf.watch_processes,
+                 "Server process to watch with --target: name or command-line regex (repeatable)");
+  run.add_option("--scrape", perf.scrapes, "Extra Prometheus endpoint to scrape (repeatable)");
+  run.add_option("--results", perf.results_dir,
+                 "Folder for results/<run-id> (default: ./results where the command ran)");
+  run.add_option("--name", perf.name, "Run name shown in the report");
+  app::AddDuration(run, "--stage", perf.stage_hold, "Built-in scenario: time at each user count");
+  run.add_option("--max-users", perf.max_users,
+                 "Built-in scenario: last user count (1, 2, 4, ... up to it)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  run.add_option("--slo-p99-ms", perf.slo_p99_ms, "p99 objective for the highest TPS under SLO")
+      ->capture_default_str();
+  app::AddDuration(run, "--interval", perf.interval, "Monitor sampling interval");
+  run.add_option("--loadgen-threads", perf.loadgen_threads, "loadgen threads (0: one per core)");
+  run.add_option("--ftpd-threads", perf.ftpd_threads, "ftpd threads (0: one per core)");
+  app::AddEndpoint(run, "--dashboard", perf.dashboard, "Live dashboard address (port 0: any)");
+  run.add_option("--ftpd", perf.ftpd_bin, "ftpd binary (default: beside this one, then PATH)");
+  run.add_option("--loadgen", perf.loadgen_bin, "loadgen binary");
+  run.add_option("--monitor", perf.monitor_bin, "monitor binary");
+
+  analyzer::ReportOptions report;
+  CLI::App& report_command =
+      app.AddCommand("report", "Analyze a stored run again and rewrite its report files",
+                     [&] { return analyzer::ReportCommand(report); });
+  report_command.add_option("run", report.run, "Run folder (results/<run-id>) or its run.db")
+      ->required();
+  report_command.add_option("--slo-p99-ms", report.slo_p99_ms, "p99 objective, ms")
+      ->capture_default_str();
+
+  analyzer::CompareCommandOptions compare;
+  CLI::App& compare_command =
+      app.AddCommand("compare", "Regression verdict between two runs (exit status 3: regressed)",
+                     [&] { return analyzer::CompareCommand(compare); });
+  compare_command.add_option("baseline", compare.baseline, "Run folder or summary.json")
+      ->required();
+  compare_command.add_option("candidate", compare.candidate, "Run folder or summary.json")
+      ->required();
+  compare_command.add_option("--max-tps-drop", compare.max_tps_drop_pct,
+                             "Regression when TPS drops more than this, %")
+      ->capture_default_str();
+  compare_command.add_option("--max-p99-rise", compare.max_p99_rise_pct,
+                             "Regression when p99 rises more than this, %")
+      ->capture_default_str();
+  compare_command.add_option("--max-error-rise", compare.max_error_rise_pp,
+                             "Regression when the error rate rises more than this, points")
+      ->capture_default_str();
+  compare_command.add_flag("--json", compare.json, "Print the verdict as JSON");
   return app.Run(argc, argv);
 }
