@@ -28,6 +28,7 @@
 #include "analyzer/run/report_files.h"
 #include "analyzer/run_analysis.h"
 #include "analyzer/run_store.h"
+#include "common/app/cli.h"
 #include "common/net/io_context_pool.h"
 #include "common/net/tcp.h"
 #include "common/parse/duration.h"
@@ -423,8 +424,15 @@ std::string DefaultScenarioYaml(std::chrono::nanoseconds stage_hold, int max_use
 }
 
 int RunPerf(const PerfRunOptions& options) {
-  InstallSignalHandlers();
   const bool own_server = options.target.empty();
+  if (options.scenario.empty() && options.stage_hold < std::chrono::seconds(2)) {
+    // loadgen reports every second and labels an interval with the stage it
+    // ends in: a stage needs two intervals to be measured at all.
+    std::cerr << "analyzer run: error: --stage " << parse::FormatDuration(options.stage_hold)
+              << ": each stage must last at least 2s (loadgen reports every 1s)\n";
+    return app::kExitUsage;
+  }
+  InstallSignalHandlers();
 
   // Binaries first: a missing one is a setup error, before anything starts.
   absl::StatusOr<std::string> loadgen_bin = FindBinary(options.loadgen_bin, "loadgen");
