@@ -11,6 +11,10 @@
 //     analyzes a stored run again and rewrites its report files.
 //   analyzer compare BASELINE CANDIDATE
 //     regression verdict between two runs; exit status 3 on a regression.
+//   analyzer pcap FILE [--json | --fields F,...]
+//     FTP and TCP analysis of a capture (analyzer/pcap/, docs/pcap.md).
+//   analyzer capture -i IFACE [FILTER] [--write FILE] [--ring N --size MB]
+//     live capture to a file or a ring of files.
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
@@ -22,6 +26,8 @@
 #include "analyzer/api.h"
 #include "analyzer/coordinator_service.h"
 #include "analyzer/http_server.h"
+#include "analyzer/pcap/capture_command.h"
+#include "analyzer/pcap/pcap_command.h"
 #include "analyzer/run/perf_run.h"
 #include "analyzer/run/report_command.h"
 #include "analyzer/run_store.h"
@@ -116,9 +122,13 @@ int main(int argc, char** argv) {
   command.add_option("--token", serve.token, "Shared secret agents must present");
   command.add_option("--http-threads", serve.http_threads, "HTTP threads")->capture_default_str();
 
+  analyzer::pcap::AddPcapCommand(app);
+  analyzer::pcap::AddCaptureCommand(app);
+
   analyzer::PerfRunOptions perf;
-  CLI::App& run = app.AddCommand("run", "The full-stack perf run: ftpd, monitor and loadgen on "
-                                        "loopback, analyzed into results/<run-id>/",
+  CLI::App& run = app.AddCommand("run",
+                                 "The full-stack perf run: ftpd, monitor and loadgen on "
+                                 "loopback, analyzed into results/<run-id>/",
                                  [&] { return analyzer::RunPerf(perf); });
   run.add_option("scenario", perf.scenario,
                  "loadgen scenario file (default: built-in stepped FTP upload/download)");
@@ -162,14 +172,17 @@ int main(int argc, char** argv) {
       ->required();
   compare_command.add_option("candidate", compare.candidate, "Run folder or summary.json")
       ->required();
-  compare_command.add_option("--max-tps-drop", compare.max_tps_drop_pct,
-                             "Regression when TPS drops more than this, %")
+  compare_command
+      .add_option("--max-tps-drop", compare.max_tps_drop_pct,
+                  "Regression when TPS drops more than this, %")
       ->capture_default_str();
-  compare_command.add_option("--max-p99-rise", compare.max_p99_rise_pct,
-                             "Regression when p99 rises more than this, %")
+  compare_command
+      .add_option("--max-p99-rise", compare.max_p99_rise_pct,
+                  "Regression when p99 rises more than this, %")
       ->capture_default_str();
-  compare_command.add_option("--max-error-rise", compare.max_error_rise_pp,
-                             "Regression when the error rate rises more than this, points")
+  compare_command
+      .add_option("--max-error-rise", compare.max_error_rise_pp,
+                  "Regression when the error rate rises more than this, points")
       ->capture_default_str();
   compare_command.add_flag("--json", compare.json, "Print the verdict as JSON");
   return app.Run(argc, argv);
