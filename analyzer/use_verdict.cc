@@ -119,9 +119,19 @@ UseVerdict DecideUse(std::span<const UseStage> stages, const UseOptions& options
   const auto top = std::max_element(
       candidates.begin(), candidates.end(),
       [](const Candidate& a, const Candidate& b) { return a.utilization < b.utilization; });
+  // Past the peak, more load costs throughput (contention, the USL's
+  // retrograde region): say where it peaked, not only where it ended.
+  const UseStage& peak =
+      *std::max_element(stages.begin(), stages.end(),
+                        [](const UseStage& a, const UseStage& b) { return a.tps < b.tps; });
   const std::string flat =
-      absl::StrFormat("throughput flattened at %.0f tx/s by %.0f users (p99 %.2f -> %.2f ms)",
-                      last.tps, last.load, first.p99_ms, last.p99_ms);
+      peak.tps > last.tps * 1.05
+          ? absl::StrFormat(
+                "throughput peaked at %.0f tx/s at %.0f users and fell to %.0f tx/s by %.0f users "
+                "(p99 %.2f -> %.2f ms)",
+                peak.tps, peak.load, last.tps, last.load, first.p99_ms, last.p99_ms)
+          : absl::StrFormat("throughput flattened at %.0f tx/s by %.0f users (p99 %.2f -> %.2f ms)",
+                            last.tps, last.load, first.p99_ms, last.p99_ms);
   if (top->utilization >= options.saturated) {
     verdict.bottleneck = top->kind;
     const char* label = top->kind == Bottleneck::kCpu    ? "CPU"

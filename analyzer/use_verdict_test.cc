@@ -50,6 +50,17 @@ TEST(UseVerdictTest, NotSaturatedWhileThroughputScales) {
             "the initial slope); add load to find the limit");
 }
 
+TEST(UseVerdictTest, RetrogradeThroughputNamesThePeak) {
+  auto stages = Saturating();
+  stages.back().server_cpu = 0.99;
+  stages.back().tps = 2500;  // Fell from the 4000 tx/s before it.
+  const UseVerdict v = DecideUse(stages);
+  EXPECT_EQ(v.bottleneck, Bottleneck::kCpu);
+  EXPECT_EQ(v.summary,
+            "CPU-bound: throughput peaked at 4000 tx/s at 40 users and fell to 2500 tx/s by 80 "
+            "users (p99 2.00 -> 4.00 ms) while server CPU reached 99% of 2 cores");
+}
+
 TEST(UseVerdictTest, CpuBound) {
   auto stages = Saturating();
   stages.back().server_cpu = 0.97;
