@@ -30,6 +30,8 @@
 #include "loadgen/ftp_client.h"
 #include "loadgen/http_client.h"
 #include "loadgen/scenario.h"
+#include "loadgen/tls_client.h"
+#include "loadgen/tls_options.h"
 #include "spdlog/spdlog.h"
 
 namespace tpslab::loadgen {
@@ -73,6 +75,8 @@ struct TargetRuntime {
   parse::Url url;
   std::chrono::nanoseconds timeout{std::chrono::seconds(10)};
   bool http = false;
+  // ftps and https targets; each thread makes its own context from these.
+  std::optional<TlsOptions> tls;
 };
 
 struct StepRuntime {
@@ -241,6 +245,10 @@ class Engine::Impl {
   double total_s_ = 0;
 
   std::atomic<bool> stopping_{false};
+  // When the load ended (seconds since start; infinity while it runs) and
+  // how many users were active then.
+  std::atomic<double> load_end_s_{std::numeric_limits<double>::infinity()};
+  std::atomic<uint32_t> active_at_load_end_{0};
   std::atomic<bool> interrupted_{false};
   // Closed model: this engine's users wanted now (local indexes, see
   // EngineOptions::share); running users; per-user running flags.
@@ -272,8 +280,19 @@ absl::Status Engine::Impl::Prepare() {
     TargetRuntime rt;
     rt.name = t.name();
     rt.url = *url;
-    rt.http = url->scheme == parse::Scheme::kHttp;
+    rt.http = url->scheme == parse::Scheme::kHttp || url->scheme == parse::Scheme::kHttps;
     if (t.has_timeout()) rt.timeout = ToNanos(t.timeout());
+    if (url->UsesTls()) {
+      absl::StatusOr<TlsOptions> tls = TargetTlsOptions(t);
+      if (!tls.ok()) return tls.status();
+      // A CA file that cannot be loaded fails the run before it starts.
+      absl::Status loaded = MakeClientTlsContext(*tls).status();
+      if (!loaded.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("target '", t.name(), "': ", loaded.message()));
+      }
+      rt.tls = *std::move(tls);
+    }
     targets_.push_back(std::move(rt));
   }
   absl::StatusOr<DataTable> data = ParseDataTable(scenario_.data());
@@ -474,6 +493,12 @@ asio::awaitable<StepResult> Engine::Impl::RunFtp(VirtualUser& vu, const StepRunt
     endpoint.host = target.url.host;
     endpoint.port = target.url.port;
     endpoint.timeout = target.timeout;
+    if (target.tls) {
+      absl::StatusOr<TlsClientConfig> tls = ThreadTlsClientConfig(*target.tls, target.url.host);
+      if (!tls.ok())
+        co_return StepResult::Fail(v1::ERROR_CLASS_TLS, std::string(tls.status().message()));
+      endpoint.tls = *std::move(tls);
+    }
     slot = std::make_unique<FtpClient>(executor, std::move(endpoint));
   }
   FtpClient& ftp = *slot;
@@ -556,6 +581,12 @@ asio::awaitable<StepResult> Engine::Impl::RunStep(VirtualUser& vu, const StepRun
     endpoint.host = target.url.host;
     endpoint.port = target.url.port;
     endpoint.timeout = target.timeout;
+    if (target.tls) {
+      absl::StatusOr<TlsClientConfig> tls = ThreadTlsClientConfig(*target.tls, target.url.host);
+      if (!tls.ok())
+        co_return StepResult::Fail(v1::ERROR_CLASS_TLS, std::string(tls.status().message()));
+      endpoint.tls = *std::move(tls);
+    }
     slot = std::make_unique<HttpClient>(executor, std::move(endpoint));
   }
   const v1::HttpStep& h = s.step->http();
@@ -718,7 +749,12 @@ IntervalReport Engine::Impl::Collect(double start_s, double end_s, double cpu_be
   const auto& stages = open_ ? scenario_.open().stages() : scenario_.closed().stages();
   const double level = LevelAt(stages, std::min(end_s, total_s_), &report.stage);
   if (open_) report.target_rate = level;
-  report.active = static_cast<uint32_t>(std::max<int64_t>(0, active_.load()));
+  // The interval in which the load ended counts the users that were busy
+  // until then, not the ones still draining when it is collected.
+  const double load_end_s = load_end_s_.load();
+  report.active = start_s < load_end_s && end_s >= load_end_s
+                      ? active_at_load_end_.load()
+                      : static_cast<uint32_t>(std::max<int64_t>(0, active_.load()));
   report.cpu_seconds = now_cpu - cpu_before;
   report.rss_bytes = RssBytes();
   const double length = end_s - start_s;
@@ -801,6 +837,8 @@ absl::StatusOr<RunResult> Engine::Impl::Run() {
       const double t = std::chrono::duration<double>(now - start_).count();
       if (stopping_.load() || pool_->stopped() || t >= total_s_) {
         load_end = now;
+        active_at_load_end_.store(static_cast<uint32_t>(std::max<int64_t>(0, active_.load())));
+        load_end_s_.store(t);
         break;
       }
       if (!open_) {

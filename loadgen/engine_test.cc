@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -157,6 +158,30 @@ TEST(EngineTest, ClosedModelRunsUsersAndReportsIntervals) {
   EXPECT_EQ(counted, result->totals[0].count);
   EXPECT_EQ(result->totals[0].count, result->totals[1].count);  // get and get/http
   EXPECT_EQ(server.requests(), result->totals[1].count);
+}
+
+TEST(EngineTest, IntervalInWhichTheLoadEndsCountsTheUsersThatWereBusy) {
+  // Users think 50 ms per iteration, so when the load ends most of them are
+  // mid-think and drain one by one: the interval that contains the end of
+  // the load still reports the 3 users that were active until then.
+  TestServer server;
+  absl::StatusOr<v1::Scenario> s = ParseScenario(
+      absl::StrCat("interval: 250ms\n", "targets: [{url: 'http://127.0.0.1:", server.port(),
+                   "/'}]\n", "transactions: [{name: get, steps: [{http: /}, {think: 50ms}]}]\n",
+                   "load: {closed: [{users: 3, ramp: 0s, hold: 600ms}]}\n"),
+      "test.yaml");
+  ASSERT_TRUE(s.ok()) << s.status();
+  std::vector<IntervalReport> reports;
+  Engine engine(*s, {.threads = 1,
+                     .handle_signals = false,
+                     .on_interval = [&](const IntervalReport& r) { reports.push_back(r); }});
+  absl::StatusOr<RunResult> result = engine.Run();
+  ASSERT_TRUE(result.ok()) << result.status();
+  const auto last_with_load =
+      std::find_if(reports.rbegin(), reports.rend(),
+                   [&](const IntervalReport& r) { return r.start_s < result->elapsed_s; });
+  ASSERT_NE(last_with_load, reports.rend());
+  EXPECT_EQ(last_with_load->active, 3u);
 }
 
 TEST(EngineTest, ClosedModelRunsOnlyItsShareOfTheUsers) {

@@ -46,13 +46,27 @@ struct FtpClient::Control {
   explicit Control(tcp::socket s)
       : socket(std::move(s)), deadline(socket.get_executor(), socket), reader(8192) {}
   tcp::socket socket;
+  // Set after AUTH TLS; all later traffic goes through it.
+  std::optional<TlsStream> tls;
   net::Deadline deadline;
   net::LineReader reader;
 };
 
 struct FtpClient::Data {
   explicit Data(tcp::socket s) : socket(std::move(s)), deadline(socket.get_executor(), socket) {}
+
+  asio::awaitable<net::IoResult> Write(asio::const_buffer buffer) {
+    if (tls) co_return co_await net::Write(*tls, buffer, deadline);
+    co_return co_await net::Write(socket, buffer, deadline);
+  }
+  asio::awaitable<net::IoResult> ReadSome(asio::mutable_buffer buffer) {
+    if (tls) co_return co_await net::ReadSome(*tls, buffer, deadline);
+    co_return co_await net::ReadSome(socket, buffer, deadline);
+  }
+
   tcp::socket socket;
+  // Set with PROT P once the handshake is under way.
+  std::optional<TlsStream> tls;
   net::Deadline deadline;
 };
 
@@ -105,12 +119,17 @@ void FtpClient::Close() {
   data_.reset();
   acceptor_.reset();
   control_.reset();
+  protect_data_ = false;
 }
 
 asio::awaitable<boost::system::error_code> FtpClient::Send(const std::string& command) {
   control_->deadline.ExpiresAfter(endpoint_.timeout);
   std::string line = command;
   line += "\r\n";
+  if (control_->tls) {
+    net::IoResult r = co_await net::Write(*control_->tls, asio::buffer(line), control_->deadline);
+    co_return r.error;
+  }
   net::IoResult r = co_await net::Write(control_->socket, asio::buffer(line), control_->deadline);
   co_return r.error;
 }
@@ -119,7 +138,9 @@ asio::awaitable<boost::system::error_code> FtpClient::ReadReply() {
   control_->deadline.ExpiresAfter(endpoint_.timeout);
   int code = 0;
   for (;;) {
-    net::LineResult r = co_await control_->reader.ReadLine(control_->socket, control_->deadline);
+    net::LineResult r =
+        control_->tls ? co_await control_->reader.ReadLine(*control_->tls, control_->deadline)
+                      : co_await control_->reader.ReadLine(control_->socket, control_->deadline);
     if (r.error) co_return r.error;
     const std::string_view line = r.line;
     const bool numbered = line.size() >= 3 && std::isdigit(static_cast<unsigned char>(line[0])) &&
@@ -178,7 +199,15 @@ asio::awaitable<StepResult> FtpClient::Connect(int expect) {
   if (!Matches(reply_.code, expect != 0 ? expect : 220, 2)) {
     co_return Unexpected("greeting", expect != 0 ? std::to_string(expect) : "220");
   }
-  co_return StepResult{};
+  if (!endpoint_.tls) co_return StepResult{};
+  StepResult r = co_await Exchange("AUTH TLS");
+  if (!r.ok()) co_return r;
+  if (reply_.code != 234) co_return Unexpected("AUTH TLS", "234");
+  control_->tls.emplace(control_->socket, *endpoint_.tls->context);
+  r = co_await TlsHandshake(*control_->tls, *endpoint_.tls, control_->deadline, endpoint_.timeout,
+                            nullptr, "AUTH TLS");
+  if (!r.ok()) Close();
+  co_return r;
 }
 
 asio::awaitable<StepResult> FtpClient::Login(std::string user, std::string password, int expect) {
@@ -192,6 +221,16 @@ asio::awaitable<StepResult> FtpClient::Login(std::string user, std::string passw
   }
   if (!Matches(reply_.code, expect, 2)) {
     co_return Unexpected("login", expect != 0 ? std::to_string(expect) : "2xx");
+  }
+  if (control_->tls) {
+    // RFC 4217 order: AUTH, USER/PASS, PBSZ, PROT.
+    r = co_await Exchange("PBSZ 0");
+    if (!r.ok()) co_return r;
+    if (reply_.code / 100 != 2) co_return Unexpected("PBSZ 0", "2xx");
+    r = co_await Exchange("PROT P");
+    if (!r.ok()) co_return r;
+    if (reply_.code / 100 != 2) co_return Unexpected("PROT P", "2xx");
+    protect_data_ = true;
   }
   r = co_await Exchange("TYPE I");
   if (!r.ok()) co_return r;
@@ -223,6 +262,10 @@ asio::awaitable<StepResult> FtpClient::Quit(int expect) {
   if (!r.ok()) co_return r;
   if (!Matches(reply_.code, expect != 0 ? expect : 221, 2)) {
     co_return Unexpected("QUIT", expect != 0 ? std::to_string(expect) : "221");
+  }
+  if (control_->tls) {
+    // The session is over whatever the shutdown's outcome; it is bounded.
+    co_await TlsShutdown(*control_->tls, control_->deadline, endpoint_.timeout);
   }
   Close();
   co_return StepResult{};
@@ -283,20 +326,43 @@ asio::awaitable<StepResult> FtpClient::OpenData(v1::DataMode mode) {
   co_return StepResult{};
 }
 
-asio::awaitable<StepResult> FtpClient::AcceptData() {
-  if (data_) co_return StepResult{};
-  net::Deadline deadline(executor_, *acceptor_);
-  deadline.ExpiresAfter(endpoint_.timeout);
-  tcp::socket socket(executor_);
-  auto [ec] = co_await acceptor_->async_accept(socket, asio::as_tuple(asio::use_awaitable));
-  ec = deadline.MapError(ec);
-  acceptor_.reset();
-  if (ec) {
-    Close();
-    co_return StepResult::FromError(ec, "accept data connection");
+asio::awaitable<StepResult> FtpClient::EstablishData() {
+  if (!data_) {
+    net::Deadline deadline(executor_, *acceptor_);
+    deadline.ExpiresAfter(endpoint_.timeout);
+    tcp::socket socket(executor_);
+    auto [ec] = co_await acceptor_->async_accept(socket, asio::as_tuple(asio::use_awaitable));
+    ec = deadline.MapError(ec);
+    acceptor_.reset();
+    if (ec) {
+      Close();
+      co_return StepResult::FromError(ec, "accept data connection");
+    }
+    // As on connected data sockets (net::Connect): a TLS close_notify must
+    // not wait for an ACK behind Nagle's algorithm.
+    boost::system::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    data_ = std::make_unique<Data>(std::move(socket));
   }
-  data_ = std::make_unique<Data>(std::move(socket));
-  co_return StepResult{};
+  if (!protect_data_) co_return StepResult{};
+  // RFC 4217: the FTP client is the TLS client of every data connection,
+  // also in the active modes, and resumes the control connection's session.
+  data_->tls.emplace(data_->socket, *endpoint_.tls->context);
+  StepResult r = co_await TlsHandshake(*data_->tls, *endpoint_.tls, data_->deadline,
+                                       endpoint_.timeout, &*control_->tls, "data connection");
+  if (!r.ok()) Close();
+  co_return r;
+}
+
+asio::awaitable<boost::system::error_code> FtpClient::FinishData(bool upload) {
+  boost::system::error_code ec;
+  if (data_->tls) ec = co_await TlsShutdown(*data_->tls, data_->deadline, endpoint_.timeout);
+  if (upload) {
+    boost::system::error_code ignored;
+    data_->socket.shutdown(tcp::socket::shutdown_send, ignored);
+  }
+  data_.reset();
+  co_return ec;
 }
 
 asio::awaitable<StepResult> FtpClient::Store(std::string verb, std::string path, uint64_t size,
@@ -309,12 +375,12 @@ asio::awaitable<StepResult> FtpClient::Store(std::string verb, std::string path,
   r = co_await Exchange(command);
   if (!r.ok()) co_return r;
   if (reply_.code / 100 != 1) co_return Unexpected(verb, "125 or 150");
-  r = co_await AcceptData();
+  r = co_await EstablishData();
   if (!r.ok()) co_return r;
   uint64_t sent = 0;
   if (content) {
     data_->deadline.ExpiresAfter(endpoint_.timeout);
-    net::IoResult w = co_await net::Write(data_->socket, asio::buffer(*content), data_->deadline);
+    net::IoResult w = co_await data_->Write(asio::buffer(*content));
     sent = w.bytes;
     if (w.error) {
       Close();
@@ -324,8 +390,7 @@ asio::awaitable<StepResult> FtpClient::Store(std::string verb, std::string path,
     while (sent < size) {
       const size_t n = static_cast<size_t>(std::min<uint64_t>(size - sent, kChunk));
       data_->deadline.ExpiresAfter(endpoint_.timeout);
-      net::IoResult w = co_await net::Write(data_->socket, asio::buffer(UploadPattern().data(), n),
-                                            data_->deadline);
+      net::IoResult w = co_await data_->Write(asio::buffer(UploadPattern().data(), n));
       sent += w.bytes;
       if (w.error) {
         Close();
@@ -334,10 +399,12 @@ asio::awaitable<StepResult> FtpClient::Store(std::string verb, std::string path,
     }
   }
   // Closing the data connection marks the end of the file.
-  boost::system::error_code ignored;
-  data_->socket.shutdown(tcp::socket::shutdown_send, ignored);
-  data_.reset();
-  boost::system::error_code ec = co_await ReadReply();
+  boost::system::error_code ec = co_await FinishData(/*upload=*/true);
+  if (ec) {
+    Close();
+    co_return StepResult::FromError(ec, verb + " data close");
+  }
+  ec = co_await ReadReply();
   if (ec) {
     Close();
     co_return StepResult::FromError(ec, verb);
@@ -359,12 +426,12 @@ asio::awaitable<StepResult> FtpClient::Retrieve(std::string verb, std::string pa
   r = co_await Exchange(command);
   if (!r.ok()) co_return r;
   if (reply_.code / 100 != 1) co_return Unexpected(verb, "125 or 150");
-  r = co_await AcceptData();
+  r = co_await EstablishData();
   if (!r.ok()) co_return r;
   uint64_t received = 0;
   for (;;) {
     data_->deadline.ExpiresAfter(endpoint_.timeout);
-    net::IoResult read = co_await net::ReadSome(data_->socket, Scratch(), data_->deadline);
+    net::IoResult read = co_await data_->ReadSome(Scratch());
     received += read.bytes;
     if (read.error == asio::error::eof) break;
     if (read.error) {
@@ -372,7 +439,9 @@ asio::awaitable<StepResult> FtpClient::Retrieve(std::string verb, std::string pa
       co_return StepResult::FromError(read.error, verb + " data");
     }
   }
-  data_.reset();
+  // The server ended the data; the client's close_notify answers its own
+  // and cannot fail the download.
+  co_await FinishData(/*upload=*/false);
   boost::system::error_code ec = co_await ReadReply();
   if (ec) {
     Close();

@@ -100,6 +100,13 @@ struct HttpClient::Connection {
     begin += n;
     if (begin == end) begin = end = 0;
   }
+  // Writes all of `request`.
+  asio::awaitable<net::IoResult> Write(std::string_view request, std::chrono::nanoseconds timeout) {
+    deadline.ExpiresAfter(timeout);
+    const asio::const_buffer b = asio::buffer(request.data(), request.size());
+    if (tls) co_return co_await net::Write(*tls, b, deadline);
+    co_return co_await net::Write(socket, b, deadline);
+  }
   // Reads more bytes after the buffered ones.
   asio::awaitable<net::IoResult> Fill(std::chrono::nanoseconds timeout) {
     if (begin > 0) {
@@ -113,14 +120,17 @@ struct HttpClient::Connection {
       buffer.resize(buffer.size() * 2);
     }
     deadline.ExpiresAfter(timeout);
-    net::IoResult r = co_await net::ReadSome(
-        socket, asio::buffer(buffer.data() + end, buffer.size() - end), deadline);
+    const asio::mutable_buffer b = asio::buffer(buffer.data() + end, buffer.size() - end);
+    net::IoResult r = tls ? co_await net::ReadSome(*tls, b, deadline)
+                          : co_await net::ReadSome(socket, b, deadline);
     end += r.bytes;
     received += r.bytes;
     co_return r;
   }
 
   tcp::socket socket;
+  // HTTPS: every byte goes through it.
+  std::optional<TlsStream> tls;
   net::Deadline deadline;
   std::vector<char> buffer;
   size_t begin = 0;
@@ -178,12 +188,20 @@ asio::awaitable<StepResult> HttpClient::Exchange(std::string_view request, bool 
           s.error, "connect " + net::FormatHostPort(endpoint_.host, endpoint_.port));
     }
     connection_ = std::make_unique<Connection>(std::move(s.socket));
+    if (endpoint_.tls) {
+      connection_->tls.emplace(connection_->socket, *endpoint_.tls->context);
+      StepResult r = co_await TlsHandshake(
+          *connection_->tls, *endpoint_.tls, connection_->deadline, endpoint_.timeout, nullptr,
+          "connect " + net::FormatHostPort(endpoint_.host, endpoint_.port));
+      if (!r.ok()) {
+        Close();
+        co_return r;
+      }
+    }
   }
   Connection& c = *connection_;
   const bool reused = c.requests++ > 0;
-  c.deadline.ExpiresAfter(endpoint_.timeout);
-  net::IoResult w =
-      co_await net::Write(c.socket, asio::buffer(request.data(), request.size()), c.deadline);
+  net::IoResult w = co_await c.Write(request, endpoint_.timeout);
   if (w.error) {
     Close();
     *retryable = reused && w.error != net::Error::timed_out;
@@ -287,7 +305,8 @@ asio::awaitable<StepResult> HttpClient::Exchange(std::string_view request, bool 
     for (;;) {
       c.Consume(c.buffered().size());
       net::IoResult r = co_await c.Fill(endpoint_.timeout);
-      if (r.error == asio::error::eof) break;
+      // Servers often end such a body over TLS without close_notify.
+      if (r.error == asio::error::eof || r.error == asio::ssl::error::stream_truncated) break;
       if (r.error && r.bytes == 0) {
         Close();
         co_return StepResult::FromError(r.error, "read body");

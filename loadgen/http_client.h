@@ -3,6 +3,10 @@
 // responses framed by Content-Length, chunked transfer coding or the end of
 // the connection, and the status checked (any 2xx, or an exact expected
 // status). Bodies are counted and dropped. Every I/O has a deadline.
+// HTTPS when the endpoint has a TLS config: the TLS handshake (with SNI) is
+// part of the request that opens the connection, and the connection is kept
+// alive over TLS like a plain one; handshake and certificate errors are
+// ERROR_CLASS_TLS.
 //
 // Usage (inside a coroutine on the client's executor):
 //   HttpClient http(executor, {.host = "127.0.0.1", .port = 8080});
@@ -24,6 +28,7 @@
 #include <vector>
 
 #include "loadgen/step_result.h"
+#include "loadgen/tls_client.h"
 
 namespace tpslab::loadgen {
 
@@ -33,8 +38,10 @@ struct HttpEndpoint {
   std::string host = "127.0.0.1";
   // Default 80.
   uint16_t port = 80;
-  // Deadline of every connect, read and write. Default 10 s.
+  // Deadline of every connect, handshake, read and write. Default 10 s.
   std::chrono::nanoseconds timeout = std::chrono::seconds(10);
+  // HTTPS with this TLS config. Default none: plain HTTP.
+  std::optional<TlsClientConfig> tls;
 };
 
 // The parsed head of a response.

@@ -106,6 +106,8 @@ void AddRunOptions(CLI::App& run, RunOptions& o) {
   app::AddDuration(run, "--ramp", o.ramp, "One-line form: linear ramp before --duration");
   app::AddDuration(run, "--timeout", o.timeout, "One-line form: deadline of every I/O");
   app::AddDuration(run, "--interval", o.interval, "One-line form: reporting interval");
+  run.add_flag("--insecure", o.insecure,
+               "Do not verify the TLS certificates of ftps:// and https:// targets");
   run.add_option("--threshold", o.thresholds, "Pass/fail expression, e.g. 'p99(upload) < 50ms'");
   run.add_option("--threads", o.threads, "Engine threads (0: one per core)");
   run.add_option("--progress", o.progress, "Progress lines on stderr: auto, on, off")
@@ -118,7 +120,22 @@ absl::StatusOr<v1::Scenario> BuildScenario(const RunOptions& o) {
     absl::StatusOr<v1::Scenario> loaded = LoadScenarioFile(o.scenario);
     if (!loaded.ok()) return loaded.status();
     scenario = *std::move(loaded);
-    if (!o.target.empty()) scenario.mutable_targets(0)->set_url(o.target);
+    if (!o.target.empty()) {
+      v1::Target& first = *scenario.mutable_targets(0);
+      absl::StatusOr<parse::Url> old_url = parse::ParseUrl(first.url());
+      absl::StatusOr<parse::Url> new_url = parse::ParseUrl(o.target);
+      if (!new_url.ok())
+        return absl::InvalidArgumentError(absl::StrCat("--target: ", new_url.status().message()));
+      std::string url = o.target;
+      if (old_url.ok() && new_url->UsesTls()) {
+        // The scenario's tls options (carried in the fragment) stay.
+        if (old_url->UsesTls() && new_url->fragment.empty() && !old_url->fragment.empty()) {
+          absl::StrAppend(&url, "#", old_url->fragment);
+        }
+        if (!old_url->UsesTls()) first.set_verify_tls(true);
+      }
+      first.set_url(url);
+    }
   } else {
     if (o.target.empty()) {
       return absl::InvalidArgumentError("give a scenario file, or --target URL for a one-line run");
@@ -131,12 +148,13 @@ absl::StatusOr<v1::Scenario> BuildScenario(const RunOptions& o) {
     v1::Target& target = *scenario.add_targets();
     target.set_name("default");
     target.set_url(o.target);
+    target.set_verify_tls(url->UsesTls());
     SetDuration(target.mutable_timeout(), o.timeout);
     SetDuration(scenario.mutable_interval(), o.interval);
-    if (url->scheme == parse::Scheme::kHttp) {
+    if (url->scheme == parse::Scheme::kHttp || url->scheme == parse::Scheme::kHttps) {
       if (!o.transactions.empty()) {
         return absl::InvalidArgumentError(
-            "--transaction is for FTP targets; an http:// target is fetched with GET");
+            "--transaction is for FTP targets; an http:// or https:// target is fetched with GET");
       }
       v1::Transaction& tx = *scenario.add_transactions();
       tx.set_name("get");
@@ -145,10 +163,11 @@ absl::StatusOr<v1::Scenario> BuildScenario(const RunOptions& o) {
       step.set_name("http");
       step.mutable_http()->set_method("GET");
       step.mutable_http()->set_path(url->query.empty() ? url->path : url->path + "?" + url->query);
-    } else if (url->scheme == parse::Scheme::kFtp) {
+    } else {
       if (o.transactions.empty()) {
         return absl::InvalidArgumentError(
-            "an ftp:// target needs --transaction (e.g. --transaction upload:1KiB)");
+            absl::StrCat("an ", std::string(parse::SchemeName(url->scheme)),
+                         ":// target needs --transaction (e.g. --transaction upload:1KiB)"));
       }
       for (const std::string& spec : o.transactions) {
         absl::Status s = AddFtpTransaction(spec, *url, scenario);
@@ -162,10 +181,6 @@ absl::StatusOr<v1::Scenario> BuildScenario(const RunOptions& o) {
           }
         }
       }
-    } else {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--target: scheme '", std::string(parse::SchemeName(url->scheme)),
-                       "' is not supported yet (TLS is not implemented); use ftp:// or http://"));
     }
     v1::Stage* stage;
     if (o.rate > 0) {
@@ -185,6 +200,9 @@ absl::StatusOr<v1::Scenario> BuildScenario(const RunOptions& o) {
     if (o.duration.count() <= 0 && o.ramp.count() <= 0) {
       return absl::InvalidArgumentError("--duration: must be greater than 0");
     }
+  }
+  if (o.insecure) {
+    for (v1::Target& t : *scenario.mutable_targets()) t.set_verify_tls(false);
   }
   for (const std::string& t : o.thresholds) {
     absl::StatusOr<Threshold> parsed = ParseThreshold(t);

@@ -70,6 +70,9 @@ struct RunOptions {
   std::size_t threads = 0;
   // Progress lines on stderr: "auto" (when a terminal), "on", "off".
   std::string progress = "auto";
+  // Do not verify the certificates of ftps:// and https:// targets (all of
+  // a scenario's, or the one-line target). Default false: verify.
+  bool insecure = false;
 };
 
 // Adds the `run` options to `command`.

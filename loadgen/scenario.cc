@@ -23,6 +23,7 @@
 #include "common/parse/size.h"
 #include "common/parse/url.h"
 #include "loadgen/threshold.h"
+#include "loadgen/tls_options.h"
 
 namespace tpslab::loadgen {
 namespace {
@@ -277,7 +278,7 @@ absl::Status Mapper::Map(const YAML::Node& root, v1::Scenario& out) {
 }
 
 absl::Status Mapper::MapTarget(const YAML::Node& node, const std::string& field, v1::Target& out) {
-  absl::Status s = CheckKeys(node, field, {"name", "url", "timeout", "verify_tls"});
+  absl::Status s = CheckKeys(node, field, {"name", "url", "timeout", "verify_tls", "tls"});
   if (!s.ok()) return s;
   out.set_name("default");
   if (node["name"]) {
@@ -290,13 +291,9 @@ absl::Status Mapper::MapTarget(const YAML::Node& node, const std::string& field,
   if (!url.ok()) return url.status();
   absl::StatusOr<parse::Url> parsed = parse::ParseUrl(*url);
   if (!parsed.ok()) return Error(node["url"], field + ".url", parsed.status().message());
-  if (parsed->scheme == parse::Scheme::kFtps || parsed->scheme == parse::Scheme::kHttps) {
-    return Error(node["url"], field + ".url",
-                 absl::StrCat("scheme '", std::string(parse::SchemeName(parsed->scheme)),
-                              "' is not supported yet (TLS is not implemented); use ftp:// or "
-                              "http://"));
-  }
   out.set_url(*url);
+  // Certificates are verified unless the scenario says otherwise.
+  out.set_verify_tls(parsed->UsesTls());
   if (node["timeout"]) {
     s = Duration(node["timeout"], field + ".timeout", *out.mutable_timeout());
     if (!s.ok()) return s;
@@ -308,6 +305,46 @@ absl::Status Mapper::MapTarget(const YAML::Node& node, const std::string& field,
     absl::StatusOr<bool> b = Bool(node["verify_tls"], field + ".verify_tls");
     if (!b.ok()) return b.status();
     out.set_verify_tls(*b);
+  }
+  if (node["tls"]) {
+    const YAML::Node tls = node["tls"];
+    const std::string tls_field = field + ".tls";
+    if (!parsed->UsesTls()) {
+      return Error(tls, tls_field,
+                   absl::StrCat("TLS options need an ftps:// or https:// URL, not ",
+                                std::string(parse::SchemeName(parsed->scheme)), "://"));
+    }
+    if (!tls.IsMap()) {
+      return Error(tls, tls_field, "expected a map such as {verify: false} or {ca: ca.pem}");
+    }
+    s = CheckKeys(tls, tls_field, {"verify", "ca", "server_name"});
+    if (!s.ok()) return s;
+    if (!parsed->fragment.empty()) {
+      return Error(node["url"], field + ".url",
+                   "a URL with tls options must not have a '#' fragment (it carries them)");
+    }
+    TlsOptions options;
+    if (tls["verify"]) {
+      absl::StatusOr<bool> b = Bool(tls["verify"], tls_field + ".verify");
+      if (!b.ok()) return b.status();
+      out.set_verify_tls(*b);
+    }
+    if (tls["ca"]) {
+      absl::StatusOr<std::string> ca = Scalar(tls["ca"], tls_field + ".ca");
+      if (!ca.ok()) return ca.status();
+      if (ca->empty()) return Error(tls["ca"], tls_field + ".ca", "must not be empty");
+      options.ca_file = base_dir_.empty() || ca->starts_with("/") ? *ca : base_dir_ + "/" + *ca;
+    }
+    if (tls["server_name"]) {
+      absl::StatusOr<std::string> name = Scalar(tls["server_name"], tls_field + ".server_name");
+      if (!name.ok()) return name.status();
+      if (name->empty()) {
+        return Error(tls["server_name"], tls_field + ".server_name", "must not be empty");
+      }
+      options.server_name = *name;
+    }
+    const std::string fragment = EncodeTlsFragment(options);
+    if (!fragment.empty()) out.set_url(absl::StrCat(*url, "#", fragment));
   }
   return absl::OkStatus();
 }
@@ -841,9 +878,8 @@ absl::Status ValidateScenario(const v1::Scenario& scenario) {
           absl::StrCat("target '", t.name(), "': ", url.status().message()));
     }
     if (url->UsesTls()) {
-      return absl::InvalidArgumentError(absl::StrCat("target '", t.name(), "': TLS (",
-                                                     std::string(parse::SchemeName(url->scheme)),
-                                                     ") is not supported yet"));
+      absl::Status tls = TargetTlsOptions(t).status();
+      if (!tls.ok()) return tls;
     }
   }
   if (scenario.transactions().empty()) return absl::InvalidArgumentError("no transactions");

@@ -14,6 +14,13 @@
 //     - name: ftp                      # default "default"
 //       url: ftp://user:pass@127.0.0.1:2121/
 //       timeout: 10s                   # deadline of every I/O
+//     - name: secure                   # ftps:// is explicit TLS (AUTH TLS)
+//       url: ftps://user:pass@ftp.example:21/
+//       tls: {verify: true, ca: ca.pem, server_name: ftp.example}
+//                                      # all optional; verify defaults to
+//                                      # true, ca to the system trust store
+//                                      # (relative to the scenario's
+//                                      # directory), server_name to the host
 //   data: users.csv                    # or {file: users.csv} or {lines: [...]}
 //   transactions:
 //     - name: upload
@@ -74,9 +81,9 @@ absl::StatusOr<v1::Scenario> ParseScenario(std::string_view text, std::string_vi
 absl::StatusOr<v1::Scenario> LoadScenarioFile(const std::string& path);
 
 // Checks what the YAML mapping cannot: every step's target exists and has a
-// matching protocol (FTP steps on ftp:// targets, HTTP steps on http://),
-// target URLs parse, weights are not all zero, the load model has stages, and
-// thresholds parse and name existing transactions or steps. Used for
+// matching protocol (FTP steps on ftp:// or ftps:// targets, HTTP steps on
+// http:// or https://), target URLs and their TLS options parse, weights are not all zero, the load
+// model has stages, and thresholds parse and name existing transactions or steps. Used for
 // scenarios built in code (the one-line CLI form) as well.
 absl::Status ValidateScenario(const v1::Scenario& scenario);
 

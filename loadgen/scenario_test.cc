@@ -151,8 +151,77 @@ TEST(ScenarioTest, MissingFields) {
 TEST(ScenarioTest, BadUrl) {
   EXPECT_THAT(ErrorOf(Replace(kBase, "127.0.0.1:2121", "127.0.0.1:99999")),
               HasSubstr("scenario.yaml:3:10: targets[0].url: invalid URL"));
-  EXPECT_THAT(ErrorOf(Replace(kBase, "ftp://u:p", "ftps://u:p")),
-              HasSubstr("targets[0].url: scheme 'ftps' is not supported yet"));
+}
+
+TEST(ScenarioTest, TlsTargetsVerifyByDefault) {
+  absl::StatusOr<v1::Scenario> s =
+      ParseScenario(Replace(kBase, "ftp://u:p", "ftps://u:p"), "scenario.yaml");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->targets(0).url(), "ftps://u:p@127.0.0.1:2121/");
+  EXPECT_TRUE(s->targets(0).verify_tls());
+  s = ParseScenario(kBase, "scenario.yaml");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_FALSE(s->targets(0).verify_tls());
+}
+
+TEST(ScenarioTest, TlsOptionsTravelInTheTarget) {
+  absl::StatusOr<v1::Scenario> s =
+      ParseScenario(Replace(kBase, "  - url: ftp://u:p@127.0.0.1:2121/\n",
+                            "  - url: ftps://u:p@127.0.0.1:2121/\n"
+                            "    tls: {verify: true, ca: certs/ca.pem, server_name: ftp.test}\n"),
+                    "dir/scenario.yaml", "dir");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_TRUE(s->targets(0).verify_tls());
+  EXPECT_EQ(s->targets(0).url(),
+            "ftps://u:p@127.0.0.1:2121/#tls-ca=dir/certs/ca.pem&tls-server-name=ftp.test");
+  EXPECT_TRUE(ValidateScenario(*s).ok());
+
+  s = ParseScenario(Replace(kBase, "  - url: ftp://u:p@127.0.0.1:2121/\n",
+                            "  - url: ftps://u:p@127.0.0.1:2121/\n    tls: {verify: false}\n"),
+                    "scenario.yaml");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_FALSE(s->targets(0).verify_tls());
+  EXPECT_EQ(s->targets(0).url(), "ftps://u:p@127.0.0.1:2121/");
+}
+
+TEST(ScenarioTest, HttpsTargetRunsHttpSteps) {
+  const std::string text = R"(targets: [{url: "https://127.0.0.1:8443/", tls: {ca: /ca.pem}}]
+transactions: [{name: get, steps: [{http: /}]}]
+load: {closed: [{users: 1, hold: 1s}]}
+)";
+  absl::StatusOr<v1::Scenario> s = ParseScenario(text, "scenario.yaml");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->targets(0).url(), "https://127.0.0.1:8443/#tls-ca=/ca.pem");
+  EXPECT_TRUE(s->targets(0).verify_tls());
+}
+
+TEST(ScenarioTest, BadTlsOptions) {
+  const std::string tls_target = "  - url: ftps://u:p@127.0.0.1:2121/\n    tls: ";
+  auto with_tls = [&](const std::string& tls) {
+    return Replace(kBase, "  - url: ftp://u:p@127.0.0.1:2121/\n", tls_target + tls + "\n");
+  };
+  EXPECT_THAT(ErrorOf(with_tls("{verify: maybe}")),
+              HasSubstr("scenario.yaml:4:19: targets[0].tls.verify: invalid boolean 'maybe'"));
+  EXPECT_THAT(ErrorOf(with_tls("{cert: x.pem}")),
+              HasSubstr("scenario.yaml:4:11: targets[0].tls.cert: unknown field 'cert'"));
+  EXPECT_THAT(ErrorOf(with_tls("yes")),
+              HasSubstr("scenario.yaml:4:10: targets[0].tls: expected a map"));
+  EXPECT_THAT(ErrorOf(with_tls("{ca: ''}")), HasSubstr("targets[0].tls.ca: must not be empty"));
+  EXPECT_THAT(ErrorOf(Replace(kBase, "  - url: ftp://u:p@127.0.0.1:2121/\n",
+                              "  - url: ftp://u:p@127.0.0.1:2121/\n    tls: {verify: false}\n")),
+              HasSubstr("scenario.yaml:4:10: targets[0].tls: TLS options need an ftps:// or "
+                        "https:// URL, not ftp://"));
+  EXPECT_THAT(ErrorOf(Replace(kBase, "  - url: ftp://u:p@127.0.0.1:2121/\n",
+                              "  - url: ftps://u:p@127.0.0.1:2121/#x\n    tls: {verify: false}\n")),
+              HasSubstr("targets[0].url: a URL with tls options must not have a '#' fragment"));
+}
+
+TEST(ScenarioTest, ValidateRejectsUnknownTlsFragment) {
+  absl::StatusOr<v1::Scenario> s = ParseScenario(kBase, "scenario.yaml");
+  ASSERT_TRUE(s.ok()) << s.status();
+  s->mutable_targets(0)->set_url("ftps://u:p@127.0.0.1:2121/#tls-key=k.pem");
+  EXPECT_THAT(std::string(ValidateScenario(*s).message()),
+              HasSubstr("target 'default': unknown TLS option 'tls-key'"));
 }
 
 TEST(ScenarioTest, ProtocolMismatch) {

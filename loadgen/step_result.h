@@ -10,6 +10,7 @@
 #define TPSLAB_LOADGEN_STEP_RESULT_H_
 
 #include <boost/asio/error.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/system/error_code.hpp>
 #include <cstdint>
 #include <string>
@@ -31,10 +32,17 @@ struct StepResult {
   bool ok() const { return error == v1::ERROR_CLASS_UNSPECIFIED; }
 
   // Returns the error class of an I/O error: refused, timeout, reset (the
-  // peer closed or reset the connection) or other.
+  // peer closed or reset the connection, also a TLS stream cut without
+  // close_notify), TLS (an OpenSSL error: handshake, certificate, record) or
+  // other.
   static v1::ErrorClass Classify(const boost::system::error_code& ec) {
     namespace error = boost::asio::error;
     if (ec == error::connection_refused) return v1::ERROR_CLASS_REFUSED;
+    if (ec == boost::asio::ssl::error::stream_truncated) return v1::ERROR_CLASS_RESET;
+    if (ec.category() == error::get_ssl_category() ||
+        ec.category() == boost::asio::ssl::error::get_stream_category()) {
+      return v1::ERROR_CLASS_TLS;
+    }
     if (ec == net::Error::timed_out || ec == error::timed_out) return v1::ERROR_CLASS_TIMEOUT;
     if (ec == error::eof || ec == error::connection_reset || ec == error::broken_pipe ||
         ec == error::connection_aborted || ec == net::Error::partial_line) {

@@ -63,3 +63,13 @@ run_loadgen() {
   RC=$?
   set -e
 }
+
+# Writes a self-signed certificate ${TMP}/$1.pem and its key ${TMP}/$1.key
+# for CN 127.0.0.1, valid one day, with the subjectAltName $2 (default
+# "IP:127.0.0.1": OpenSSL checks an IP address only against IP SANs).
+make_cert() {
+  openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 \
+    -addext "subjectAltName=${2:-IP:127.0.0.1}" -days 1 \
+    -keyout "${TMP}/$1.key" -out "${TMP}/$1.pem" 2> "${TMP}/$1.openssl.err" ||
+    fail "openssl req for $1: $(cat "${TMP}/$1.openssl.err")"
+}
