@@ -257,6 +257,88 @@ TEST(RunStoreTest, RunsAgentsFindingsAndLoadIntervals) {
   EXPECT_EQ((*loads)[0].interval.transactions(0).count(), 100u);
 }
 
+TEST(RunStoreTest, HostProcessAndCheckSamplesInCoordinatorTimeOrder) {
+  auto store = RunStore::Open(TempPath("decoded.db"));
+  ASSERT_TRUE(store.ok());
+  RunStore& s = **store;
+  // Monitor "m2" runs 5 s behind the coordinator, "m1" on time: m2's sample
+  // at agent time 97 (coordinator 102) comes after m1's at 101.
+  ASSERT_TRUE(s.UpsertAgent({.source_id = "m2", .clock_offset_ns = 5'000'000'000}).ok());
+  const auto host = [](const std::string& source, uint64_t seq, int64_t t_s, double load1) {
+    v1::AgentMessage m;
+    m.set_source_id(source);
+    m.set_sequence(seq);
+    *m.mutable_host()->mutable_time() = TimeUtil::SecondsToTimestamp(t_s);
+    m.mutable_host()->set_load1(load1);
+    return m;
+  };
+  v1::AgentMessage process;
+  process.set_source_id("m1");
+  process.set_sequence(3);
+  *process.mutable_process()->mutable_time() = TimeUtil::SecondsToTimestamp(100);
+  process.mutable_process()->set_cpu_user_seconds(1.5);
+  v1::AgentMessage check;
+  check.set_source_id("m2");
+  check.set_sequence(2);
+  *check.mutable_check()->mutable_time() = TimeUtil::SecondsToTimestamp(96);
+  check.mutable_check()->set_name("ftp");
+  check.mutable_check()->set_state(v1::CHECK_STATE_OK);
+  ASSERT_TRUE(s.InTransaction([&](RunStore::Writer& w) -> absl::Status {
+                 for (const v1::AgentMessage& m :
+                      {host("m2", 1, 97, 2.0), host("m1", 1, 103, 3.0), host("m1", 2, 101, 1.0),
+                       process, check, host("m1", 9, 50, 9.0)}) {
+                   // The last one belongs to another run.
+                   const char* run = m.sequence() == 9 ? "other" : "r";
+                   if (auto r = w.InsertSample(m, run, 0); !r.ok()) return r.status();
+                 }
+                 return absl::OkStatus();
+               }).ok());
+  absl::StatusOr<std::vector<StoredHost>> hosts = s.HostSamples("r");
+  ASSERT_TRUE(hosts.ok()) << hosts.status();
+  ASSERT_EQ(hosts->size(), 3u);
+  EXPECT_EQ((*hosts)[0].sample.load1(), 1.0);
+  EXPECT_EQ((*hosts)[1].source_id, "m2");
+  EXPECT_EQ((*hosts)[1].clock_offset_ns, 5'000'000'000);
+  EXPECT_EQ((*hosts)[1].sample.load1(), 2.0);
+  EXPECT_EQ((*hosts)[2].sample.load1(), 3.0);
+  EXPECT_EQ((*hosts)[2].clock_offset_ns, 0);  // No agent record: offset 0.
+  absl::StatusOr<std::vector<StoredProcess>> processes = s.ProcessSamples("r");
+  ASSERT_TRUE(processes.ok());
+  ASSERT_EQ(processes->size(), 1u);
+  EXPECT_EQ((*processes)[0].sample.cpu_user_seconds(), 1.5);
+  EXPECT_EQ((*processes)[0].sequence, 3u);
+  absl::StatusOr<std::vector<StoredCheck>> checks = s.CheckResults("r");
+  ASSERT_TRUE(checks.ok());
+  ASSERT_EQ(checks->size(), 1u);
+  EXPECT_EQ((*checks)[0].result.name(), "ftp");
+  EXPECT_EQ((*checks)[0].clock_offset_ns, 5'000'000'000);
+  EXPECT_TRUE(s.HostSamples("none")->empty());
+}
+
+TEST(RunStoreTest, UnparsablePayloadIsDataLossNamingTheSample) {
+  const std::string path = TempPath("corrupt.db");
+  auto store = RunStore::Open(path);
+  ASSERT_TRUE(store.ok());
+  v1::AgentMessage host;
+  host.set_source_id("m");
+  host.set_sequence(4);
+  host.mutable_host()->set_load1(1);
+  ASSERT_TRUE((*store)
+                  ->InTransaction([&](RunStore::Writer& w) -> absl::Status {
+                    return w.InsertSample(host, "r", 0).status();
+                  })
+                  .ok());
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE samples SET payload = x'ffffffff'", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  absl::StatusOr<std::vector<StoredHost>> hosts = (*store)->HostSamples("r");
+  EXPECT_EQ(hosts.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(hosts.status().message().find("sample m/4 does not parse"), std::string::npos)
+      << hosts.status();
+}
+
 TEST(RunStoreTest, OpenErrorNamesTheFile) {
   absl::StatusOr<std::unique_ptr<RunStore>> store = RunStore::Open("/nonexistent/dir/x.db");
   EXPECT_EQ(store.status().code(), absl::StatusCode::kUnavailable);
