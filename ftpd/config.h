@@ -64,9 +64,12 @@ struct ServerConfig {
   std::chrono::nanoseconds data_timeout = std::chrono::seconds(30);
   // Bytes per second of each session's transfers. Default 0: unlimited.
   uint64_t bandwidth_limit = 0;
-  // Passive data ports, inclusive. Default 0-0: the kernel picks a free
-  // ephemeral port for each passive listener.
+  // Passive data ports, inclusive (--passive-ports MIN-MAX). ftpd hands
+  // them out in turn and binds each itself (passive_ports.h). Default 0-0:
+  // the kernel's ephemeral range (net.ipv4.ip_local_port_range, usually
+  // 32768-60999), still chosen and bound by ftpd, not by the kernel.
   uint16_t passive_port_min = 0;
+  // Last passive port; see passive_port_min. Default 0.
   uint16_t passive_port_max = 0;
   // SO_SNDBUF/SO_RCVBUF of data sockets in bytes. Default 0: the kernel's
   // auto-tuning, which grows each buffer up to net.ipv4.tcp_wmem/tcp_rmem's

@@ -50,36 +50,17 @@ DataChannel::DataChannel(const asio::any_io_executor& executor)
       deadline_(executor, socket_) {}
 
 absl::StatusOr<DataChannel::tcp::endpoint> DataChannel::Listen(const asio::ip::address& local,
-                                                               uint16_t port_min, uint16_t port_max,
-                                                               std::atomic<uint32_t>* cursor,
+                                                               PassivePorts& ports,
                                                                int buffer_size) {
   Cancel();
   active_.reset();
   buffer_size_ = buffer_size;
-  net::ListenOptions options;
-  options.address = NormalizeAddress(local).to_string();
-  options.reuse_address = true;
-  options.backlog = 8;
-  options.v6_only = true;
-  options.socket.receive_buffer_size = buffer_size;
-  options.socket.send_buffer_size = buffer_size;
-  const uint32_t range =
-      port_min == 0 && port_max == 0 ? 1u : static_cast<uint32_t>(port_max - port_min) + 1;
-  const uint32_t first = cursor->fetch_add(1, std::memory_order_relaxed);
-  absl::Status last_error;
-  for (uint32_t attempt = 0; attempt < std::min<uint32_t>(range, 64); ++attempt) {
-    options.port = port_min == 0 && port_max == 0
-                       ? 0
-                       : static_cast<uint16_t>(port_min + (first + attempt * 7919u) % range);
-    absl::StatusOr<tcp::acceptor> acceptor = net::Listen(executor_, options);
-    if (acceptor.ok()) {
-      listener_ = std::move(*acceptor);
-      listening_ = true;
-      return net::LocalEndpoint(listener_);
-    }
-    last_error = acceptor.status();
-  }
-  return last_error;
+  absl::StatusOr<tcp::acceptor> acceptor =
+      ports.Listen(executor_, NormalizeAddress(local), buffer_size);
+  if (!acceptor.ok()) return acceptor.status();
+  listener_ = *std::move(acceptor);
+  listening_ = true;
+  return net::LocalEndpoint(listener_);
 }
 
 void DataChannel::SetActive(const tcp::endpoint& target, int buffer_size) {

@@ -4,7 +4,7 @@
 // deadline and cancellable by ABOR.
 //
 //   DataChannel data(executor);
-//   absl::StatusOr<tcp::endpoint> ep = data.Listen(local_address, 0, 0, &cursor, 0);  // 227/229
+//   absl::StatusOr<tcp::endpoint> ep = data.Listen(local_address, passive_ports, 0);  // 227/229
 //   boost::system::error_code ec = co_await data.Establish(peer_address, 30s, &stats);
 //   if (tls) ec = co_await data.StartTls(context, 30s);
 //   co_await data.SendFile(fd, offset, size, 30s, &pacer);   // or Write / ReadSome
@@ -16,7 +16,6 @@
 
 #include <sys/types.h>
 
-#include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/buffer.hpp>
@@ -31,6 +30,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/net/deadline.h"
+#include "ftpd/passive_ports.h"
 #include "ftpd/stats.h"
 
 namespace tpslab::ftpd {
@@ -63,12 +63,10 @@ class DataChannel {
   DataChannel& operator=(const DataChannel&) = delete;
 
   // Opens a passive listener on `local` (the control connection's local
-  // address) at a port in [port_min, port_max] (0-0: any free port), with
-  // SO_REUSEADDR so TIME_WAIT connections never block the bind. `cursor`
-  // spreads sessions over the range. Replaces any earlier setup. Returns
-  // the listening endpoint.
-  absl::StatusOr<tcp::endpoint> Listen(const boost::asio::ip::address& local, uint16_t port_min,
-                                       uint16_t port_max, std::atomic<uint32_t>* cursor,
+  // address) at the next free port of `ports` (see PassivePorts::Listen),
+  // with data sockets of `buffer_size` (0: kernel default). Replaces any
+  // earlier setup. Returns the listening endpoint.
+  absl::StatusOr<tcp::endpoint> Listen(const boost::asio::ip::address& local, PassivePorts& ports,
                                        int buffer_size);
 
   // Sets up an active connection to `target` (PORT/EPRT, already checked).

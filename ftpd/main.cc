@@ -20,6 +20,7 @@
 #include "common/app/cli.h"
 #include "common/net/tcp.h"
 #include "ftpd/config.h"
+#include "ftpd/passive_ports.h"
 #include "ftpd/permissions.h"
 #include "ftpd/server.h"
 #include "ftpd/users.h"
@@ -62,17 +63,15 @@ int Serve(ServerConfig& config, const parse::Endpoint& listen, const parse::Endp
     config.admin_host = admin.host.empty() ? "0.0.0.0" : admin.host;
     config.admin_port = admin.port;
   }
-  if (!passive_ports.empty()) {
-    unsigned lo = 0, hi = 0;
-    char extra;
-    if (std::sscanf(passive_ports.c_str(), "%u-%u%c", &lo, &hi, &extra) != 2 || lo > hi ||
-        hi > 65535 || (lo == 0) != (hi == 0) || (lo != 0 && lo < 1024)) {
-      std::cerr << "ftpd: error: --passive-ports: expected MIN-MAX within 1024-65535, got '"
-                << passive_ports << "'\n";
+  // "0-0" (or nothing) keeps the default: the kernel's ephemeral range.
+  if (!passive_ports.empty() && passive_ports != "0-0") {
+    absl::StatusOr<PortRange> range = ParsePortRange(passive_ports);
+    if (!range.ok()) {
+      std::cerr << "ftpd: error: --passive-ports: " << range.status().message() << "\n";
       return app::kExitUsage;
     }
-    config.passive_port_min = static_cast<uint16_t>(lo);
-    config.passive_port_max = static_cast<uint16_t>(hi);
+    config.passive_port_min = range->min;
+    config.passive_port_max = range->max;
   }
   if (config.root.empty()) {
     std::cerr << "ftpd: error: --root is required\nRun 'ftpd --help' for usage.\n";
@@ -171,7 +170,8 @@ int main(int argc, char** argv) {
                    "Time to open a data connection, and the longest stall of a transfer");
   app::AddSize(root, "--bandwidth-limit", config.bandwidth_limit,
                "Bytes per second per session (0: unlimited)");
-  root.add_option("--passive-ports", passive_ports, "Passive port range MIN-MAX (default: any)");
+  root.add_option("--passive-ports", passive_ports,
+                  "Passive port range MIN-MAX (default: the kernel's ephemeral range)");
   app::AddSize(root, "--data-buffer-size", data_buffer_size,
                "SO_SNDBUF/SO_RCVBUF of data sockets (0: kernel auto-tuning)");
   root.add_flag("--fsync,!--no-fsync", config.fsync_uploads, "fsync uploads before 226");

@@ -60,11 +60,28 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& confi
     return absl::InvalidArgumentError(absl::StrFormat(
         "invalid passive port range %d-%d", config.passive_port_min, config.passive_port_max));
   }
+  PortRange passive_range{config.passive_port_min, config.passive_port_max};
+  if (passive_range.min == 0) {
+    absl::StatusOr<PortRange> ephemeral = ReadLocalPortRange();
+    if (ephemeral.ok()) {
+      passive_range = *ephemeral;
+    } else {
+      spdlog::warn("{}; passive ports come from {}", ephemeral.status().ToString(),
+                   kDefaultPassivePorts.ToString());
+      passive_range = kDefaultPassivePorts;
+    }
+  }
   if (config.max_line < 64) return absl::InvalidArgumentError("--max-line must be at least 64");
   if ((config.tls_cert.empty()) != (config.tls_key.empty())) {
     return absl::InvalidArgumentError("--tls-cert and --tls-key go together");
   }
   std::unique_ptr<Server> server(new Server(config));
+  // A random first port: a restarted server does not begin on the ports its
+  // predecessor just left in TIME_WAIT.
+  uint32_t passive_start = 0;
+  RAND_bytes(reinterpret_cast<unsigned char*>(&passive_start), sizeof(passive_start));
+  server->passive_ports_.emplace(passive_range, passive_start);
+  spdlog::info("passive ports {}", passive_range.ToString());
   absl::StatusOr<std::unique_ptr<Stats>> stats = Stats::Create(server->registry_);
   if (!stats.ok()) return stats.status();
   server->stats_ = *std::move(stats);
@@ -126,7 +143,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& confi
   ctx.login_guard = server->login_guard_.get();
   ctx.xferlog = server->xferlog_.get();
   ctx.tls = server->tls_.get();
-  ctx.passive_cursor = &server->passive_cursor_;
+  ctx.passive_ports = &*server->passive_ports_;
 
   // One acceptor per context on one port (SO_REUSEPORT): the first picks
   // the port when 0 was asked for, the others join it.

@@ -13,7 +13,6 @@
 #ifndef TPSLAB_FTPD_SERVER_H_
 #define TPSLAB_FTPD_SERVER_H_
 
-#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -27,6 +26,7 @@
 #include "common/net/io_context_pool.h"
 #include "ftpd/config.h"
 #include "ftpd/limits.h"
+#include "ftpd/passive_ports.h"
 #include "ftpd/path_jail.h"
 #include "ftpd/session.h"
 #include "ftpd/stats.h"
@@ -74,7 +74,7 @@ class Server {
   std::unique_ptr<Xferlog> xferlog_;
   std::unique_ptr<LoginGuard> login_guard_;
   std::unique_ptr<ConnectionLimiter> limiter_;
-  std::atomic<uint32_t> passive_cursor_{0};
+  std::optional<PassivePorts> passive_ports_;
   SessionContext session_context_;
   // Destroyed before the pool's contexts are (members go in reverse order),
   // but only after Run() has joined it.

@@ -821,8 +821,7 @@ void Session::HandlePasv(bool extended, std::string_view argument) {
     return Reply(425, "PASV needs IPv4, use EPSV.");
   }
   absl::StatusOr<tcp::endpoint> endpoint =
-      data_.Listen(local, config_.passive_port_min, config_.passive_port_max, ctx_.passive_cursor,
-                   config_.data_buffer_size);
+      data_.Listen(local, *ctx_.passive_ports, config_.data_buffer_size);
   if (!endpoint.ok()) {
     spdlog::warn("{}: cannot open passive listener: {}", peer_text_, endpoint.status().ToString());
     return Reply(425, "Cannot open passive connection.");

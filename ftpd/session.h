@@ -17,7 +17,6 @@
 #ifndef TPSLAB_FTPD_SESSION_H_
 #define TPSLAB_FTPD_SESSION_H_
 
-#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -39,6 +38,7 @@
 #include "ftpd/config.h"
 #include "ftpd/data_channel.h"
 #include "ftpd/limits.h"
+#include "ftpd/passive_ports.h"
 #include "ftpd/path_jail.h"
 #include "ftpd/stats.h"
 #include "ftpd/users.h"
@@ -66,8 +66,8 @@ struct SessionContext {
   Xferlog* xferlog = nullptr;
   // Null: no FTPS.
   boost::asio::ssl::context* tls = nullptr;
-  // Spreads passive listeners over the passive port range.
-  std::atomic<uint32_t>* passive_cursor = nullptr;
+  // Where passive (PASV/EPSV) listeners bind.
+  PassivePorts* passive_ports = nullptr;
 };
 
 class Session {

@@ -6,8 +6,10 @@ Usage: ftplib_test.py FTPD_BINARY (run by Bazel through run_python.sh).
 import ftplib
 import io
 import os
+import random
 import socket
 import ssl
+import subprocess
 import sys
 import time
 import unittest
@@ -348,6 +350,81 @@ class AnonymousTest(unittest.TestCase):
             with self.assertRaisesRegex(ftplib.error_perm, "^550"):
                 ftp.retrbinary("RETR incoming/drop.txt", lambda b: None)
             ftp.quit()
+
+
+def free_port_run(count):
+    """`count` consecutive ports on 127.0.0.1 that can be listened on now.
+
+    Below the kernel's ephemeral range: outgoing connections of the tests and
+    load generators sharing this machine (and their TIME_WAIT sockets) take
+    ephemeral ports at random, and would break the expected rotation.
+    """
+    rng = random.Random()
+    for _ in range(100):
+        first = rng.randrange(10000, 30000 - count)
+        held = []
+        try:
+            for port in range(first, first + count):
+                held.append(socket.create_server(("127.0.0.1", port)))
+            return first
+        except OSError:
+            continue
+        finally:
+            for sock in held:
+                sock.close()
+    raise AssertionError("found no %d consecutive free ports in 10000-30000" % count)
+
+
+def epsv_port(ftp):
+    reply = ftp.sendcmd("EPSV")
+    return int(reply.split("|")[3])
+
+
+class PassivePortsTest(unittest.TestCase):
+    """--passive-ports: passive listeners take the range's ports in turn."""
+
+    def test_ports_rotate_through_the_range(self):
+        first = free_port_run(3)
+        args = ["--passive-ports", "%d-%d" % (first, first + 2)]
+        with FtpdServer(FTPD, extra_args=args) as server:
+            ftp = ftplib.FTP()
+            ftp.connect(server.host, server.port, timeout=20)
+            ftp.login("alice", "secret")
+            ftp.storbinary("STOR f.bin", io.BytesIO(b"f" * 1024))
+            ports = [epsv_port(ftp) for _ in range(6)]
+            for port in ports:
+                self.assertIn(port, range(first, first + 3))
+            for before, after in zip(ports, ports[1:]):
+                self.assertEqual(after, first + (before - first + 1) % 3, ports)
+            # 30 downloads over 3 ports: the server closes each data connection
+            # first, so every port is taken again while its last connection is
+            # still in TIME_WAIT.
+            for _ in range(30):
+                out = io.BytesIO()
+                ftp.retrbinary("RETR f.bin", out.write)
+                self.assertEqual(out.getvalue(), b"f" * 1024)
+            ftp.quit()
+
+    def test_default_is_the_kernel_ephemeral_range(self):
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low, high = (int(x) for x in f.read().split())
+        with FtpdServer(FTPD) as server:
+            ftp = ftplib.FTP()
+            ftp.connect(server.host, server.port, timeout=20)
+            ftp.login("alice", "secret")
+            for _ in range(3):
+                self.assertIn(epsv_port(ftp), range(low, high + 1))
+            ftp.quit()
+
+    def test_bad_range_is_a_usage_error(self):
+        base = os.environ.get("TEST_TMPDIR") or "/tmp"
+        for bad in ("80-90", "50000", "50001-50000", "1024-70000"):
+            result = subprocess.run(
+                [FTPD, "--listen", "127.0.0.1:0", "--root", base, "--passive-ports", bad],
+                capture_output=True, timeout=30)
+            self.assertEqual(result.returncode, 2, bad)
+            self.assertIn(("--passive-ports: expected MIN-MAX with 1024 <= MIN <= MAX <= 65535, "
+                           "got '%s'" % bad).encode(), result.stderr)
 
 
 if __name__ == "__main__":
