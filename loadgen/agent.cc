@@ -72,6 +72,8 @@ class SignalCatcher {
 void AddAgentOptions(CLI::App& agent, AgentOptions& o) {
   agent.add_option("--coordinator", o.coordinator, "Coordinator HOST:PORT")->required();
   agent.add_option("--token", o.token, "Shared secret for the coordinator");
+  agent.add_option("--coordinator-ca", o.coordinator_ca,
+                   "CA certificate (PEM) of the coordinator's TLS certificate: use TLS");
   agent.add_option("--threads", o.threads, "Engine threads per run (0: one per core)");
   agent.add_option("--name", o.name,
                    "Source id of this agent (default HOSTNAME/PID/START_NS); keep it fixed to "
@@ -139,6 +141,7 @@ int Agent::Run() {
   agent::AgentStreamOptions stream_options;
   stream_options.coordinator = options_.coordinator;
   stream_options.token = options_.token;
+  stream_options.tls_ca_file = options_.coordinator_ca;
   stream_options.kind = v1::AGENT_KIND_LOADGEN;
   stream_options.source_id = options_.name;
   stream_options.threads = static_cast<uint32_t>(options_.threads);

@@ -49,6 +49,9 @@ struct AgentOptions {
   std::string coordinator = {};
   // Shared secret for the coordinator. Default empty: none.
   std::string token = {};
+  // CA certificate (PEM) of the coordinator's TLS certificate. Default
+  // empty: plaintext gRPC.
+  std::string coordinator_ca = {};
   // Engine threads per run. Default 0: one per hardware thread.
   std::size_t threads = 0;
   // Source id of this agent (stable across reconnects; use a fixed one to

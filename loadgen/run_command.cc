@@ -96,6 +96,8 @@ void AddRunOptions(CLI::App& run, RunOptions& o) {
   run.add_option("--out", o.out_dir, "Write summary.json, timeseries.csv and *.hlog to DIR");
   run.add_option("--coordinator", o.coordinator, "Stream intervals to a coordinator HOST:PORT");
   run.add_option("--token", o.token, "Shared secret for --coordinator");
+  run.add_option("--coordinator-ca", o.coordinator_ca,
+                 "CA certificate (PEM) of the coordinator's TLS certificate: use TLS");
   run.add_option("--transaction", o.transactions,
                  "One-line form: upload[:SIZE], download:PATH, list, nlst, mlsd, noop, ...");
   run.add_option("--users,--connections", o.users, "One-line form: virtual users (closed model)");
@@ -228,6 +230,7 @@ int RunCommand(const RunOptions& o) {
     agent::AgentStreamOptions stream_options;
     stream_options.coordinator = o.coordinator;
     stream_options.token = o.token;
+    stream_options.tls_ca_file = o.coordinator_ca;
     stream_options.kind = v1::AGENT_KIND_LOADGEN;
     stream_options.threads = o.threads;
     stream = std::make_unique<agent::AgentStream>(std::move(stream_options));

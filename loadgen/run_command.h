@@ -45,6 +45,9 @@ struct RunOptions {
   std::string coordinator;
   // Shared secret for the coordinator. Default empty.
   std::string token;
+  // CA certificate (PEM) that signs the coordinator's TLS certificate; empty:
+  // plaintext gRPC.
+  std::string coordinator_ca;
   // One-line form: transactions "upload:1KiB", "download:PATH", "list", ...
   // Default: none (HTTP targets get a GET of the URL's path).
   std::vector<std::string> transactions;

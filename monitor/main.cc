@@ -40,6 +40,7 @@ struct Flags {
   std::chrono::nanoseconds check_timeout = std::chrono::seconds(10);
   parse::Endpoint coordinator;
   std::string token;
+  std::string coordinator_ca;
   parse::Endpoint prometheus;
   bool prometheus_set = false;
   bool coordinator_set = false;
@@ -55,6 +56,7 @@ int RunAgent(Flags& flags) {
     agent::AgentStreamOptions stream_options;
     stream_options.coordinator = parse::FormatEndpoint(flags.coordinator);
     stream_options.token = flags.token;
+    stream_options.tls_ca_file = flags.coordinator_ca;
     stream_options.kind = v1::AGENT_KIND_MONITOR;
     stream = std::make_unique<agent::AgentStream>(std::move(stream_options));
   }
@@ -218,6 +220,8 @@ int main(int argc, char** argv) {
   CLI::Option* coordinator = app::AddEndpoint(root, "--coordinator", flags.coordinator,
                                               "Stream samples to the analyzer's gRPC address");
   root.add_option("--token", flags.token, "Shared secret for --coordinator");
+  root.add_option("--coordinator-ca", flags.coordinator_ca,
+                  "CA certificate (PEM) of the coordinator's TLS certificate: use TLS");
   CLI::Option* prometheus = app::AddEndpoint(root, "--prometheus", flags.prometheus,
                                              "Serve GET /metrics here (port 0: any free port)");
   root.add_option("--jsonl", flags.jsonl, "Write JSON lines to FILE, or '-' for stdout");
