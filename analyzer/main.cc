@@ -19,10 +19,14 @@
 
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <string>
+#include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "analyzer/api.h"
 #include "analyzer/coordinator_service.h"
 #include "analyzer/http_server.h"
@@ -51,7 +55,36 @@ struct ServeOptions {
   std::string token;
   // HTTP threads. Default 2.
   std::size_t http_threads = 2;
+  // PEM certificate chain and private key: gRPC over TLS. Default empty:
+  // plaintext.
+  std::string tls_cert;
+  std::string tls_key;
 };
+
+// The gRPC credentials `options` ask for; errors name the file.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
+    const ServeOptions& options) {
+  if (options.tls_cert.empty() && options.tls_key.empty()) {
+    return grpc::InsecureServerCredentials();
+  }
+  if (options.tls_cert.empty() || options.tls_key.empty()) {
+    return absl::InvalidArgumentError("--tls-cert and --tls-key go together");
+  }
+  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+  for (auto [path, pem] : {std::pair{&options.tls_cert, &pair.cert_chain},
+                           std::pair{&options.tls_key, &pair.private_key}}) {
+    std::ifstream in(*path);
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (!in || text.str().find("-----BEGIN") == std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat("cannot read a PEM file at ", *path));
+    }
+    *pem = text.str();
+  }
+  grpc::SslServerCredentialsOptions ssl;
+  ssl.pem_key_cert_pairs.push_back(std::move(pair));
+  return grpc::SslServerCredentials(ssl);
+}
 
 int Serve(const ServeOptions& options) {
   absl::StatusOr<std::unique_ptr<RunStore>> store = RunStore::Open(options.db);
@@ -65,11 +98,16 @@ int Serve(const ServeOptions& options) {
   coordinator_options.ingest.on_stored = live.Feeder();
   CoordinatorService service(**store, coordinator_options);
 
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials = ServerCredentials(options);
+  if (!credentials.ok()) {
+    spdlog::error("{}", std::string(credentials.status().message()));
+    return app::kExitUsage;
+  }
   const std::string grpc_host = options.grpc.host.empty() ? "0.0.0.0" : options.grpc.host;
   grpc::ServerBuilder builder;
   int grpc_port = 0;
-  builder.AddListeningPort(net::FormatHostPort(grpc_host, options.grpc.port),
-                           grpc::InsecureServerCredentials(), &grpc_port);
+  builder.AddListeningPort(net::FormatHostPort(grpc_host, options.grpc.port), *credentials,
+                           &grpc_port);
   builder.RegisterService(&service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || grpc_port == 0) {
@@ -92,8 +130,9 @@ int Serve(const ServeOptions& options) {
               net::FormatHostPort(grpc_host, static_cast<uint16_t>(grpc_port)).c_str());
   std::printf("http on %s\n", net::FormatEndpoint(*http_at).c_str());
   std::fflush(stdout);
-  spdlog::info("database {}; {}", options.db,
-               options.token.empty() ? "no token: any agent may connect" : "token required");
+  spdlog::info("database {}; {}; gRPC {}", options.db,
+               options.token.empty() ? "no token: any agent may connect" : "token required",
+               options.tls_cert.empty() ? "in plaintext" : "over TLS");
 
   pool.HandleSignals([&](int) {
     http.Stop();
@@ -121,6 +160,8 @@ int main(int argc, char** argv) {
   command.add_option("--db", serve.db, "SQLite database file")->capture_default_str();
   command.add_option("--token", serve.token, "Shared secret agents must present");
   command.add_option("--http-threads", serve.http_threads, "HTTP threads")->capture_default_str();
+  command.add_option("--tls-cert", serve.tls_cert, "PEM certificate chain: gRPC over TLS");
+  command.add_option("--tls-key", serve.tls_key, "PEM private key for --tls-cert");
 
   analyzer::pcap::AddPcapCommand(app);
   analyzer::pcap::AddCaptureCommand(app);
@@ -151,6 +192,13 @@ int main(int argc, char** argv) {
   run.add_option("--loadgen-threads", perf.loadgen_threads, "loadgen threads (0: one per core)");
   run.add_option("--ftpd-threads", perf.ftpd_threads, "ftpd threads (0: one per core)");
   app::AddEndpoint(run, "--dashboard", perf.dashboard, "Live dashboard address (port 0: any)");
+  run.add_flag("--capture", perf.capture,
+               "Record the run's loopback traffic to capture.pcap and add a network section "
+               "(needs root or CAP_NET_RAW)");
+  run.add_option("--capture-filter", perf.capture_filter,
+                 "BPF filter of --capture (default: the server's control and passive ports)");
+  run.add_option("--capture-max-mb", perf.capture_max_mb, "Size limit of capture.pcap in MB")
+      ->capture_default_str();
   run.add_option("--ftpd", perf.ftpd_bin, "ftpd binary (default: beside this one, then PATH)");
   run.add_option("--loadgen", perf.loadgen_bin, "loadgen binary");
   run.add_option("--monitor", perf.monitor_bin, "monitor binary");

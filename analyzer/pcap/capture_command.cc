@@ -28,11 +28,21 @@ struct Loop {
   uint64_t packets = 0;
   uint64_t limit = 0;
   ::pcap* handle;
+  uint64_t max_bytes = 0;    // 0: no size limit.
+  uint64_t bytes = 24;       // File bytes so far, the pcap file header included.
+  uint64_t not_written = 0;  // Packets dropped by the size limit.
 };
 
 extern "C" void OnPacket(u_char* user, const pcap_pkthdr* header, const u_char* data) {
   Loop& loop = *reinterpret_cast<Loop*>(user);
   if (!loop.status.ok()) return;
+  // Each record is a 16-byte header and the captured bytes.
+  const uint64_t record = 16 + header->caplen;
+  if (loop.max_bytes > 0 && loop.bytes + record > loop.max_bytes) {
+    ++loop.not_written;
+    return;
+  }
+  loop.bytes += record;
   loop.status = loop.dumper->Write(header, data);
   ++loop.packets;
   if (!loop.status.ok() || (loop.limit > 0 && loop.packets >= loop.limit)) {
@@ -121,6 +131,7 @@ int RunCaptureCommand(const CaptureCommandOptions& options, std::ostream& out, s
   }
   RingDumper dumper(handle.get(), options.write, options.ring, options.size_mb * 1'000'000);
   Loop loop{&dumper, absl::OkStatus(), 0, options.count, handle.get()};
+  if (options.ring == 0) loop.max_bytes = options.max_mb * 1'000'000;
 
   g_stop.store(false);
   struct sigaction action = {};
@@ -139,6 +150,13 @@ int RunCaptureCommand(const CaptureCommandOptions& options, std::ostream& out, s
     result = pcap_dispatch(handle.get(), -1, OnPacket, reinterpret_cast<u_char*>(&loop));
     if (result < 0 || !loop.status.ok()) break;  // Error, or --count reached.
   }
+  // Stopped by a signal: what the kernel already holds belongs to the
+  // capture too (a stopped run's last packets).
+  if (g_stop.load() && result >= 0 && loop.status.ok()) {
+    while (pcap_dispatch(handle.get(), -1, OnPacket, reinterpret_cast<u_char*>(&loop)) > 0 &&
+           loop.status.ok()) {
+    }
+  }
   sigaction(SIGINT, &old_int, nullptr);
   sigaction(SIGTERM, &old_term, nullptr);
   dumper.Close();
@@ -152,6 +170,10 @@ int RunCaptureCommand(const CaptureCommandOptions& options, std::ostream& out, s
   }
   pcap_stat stats = {};
   pcap_stats(handle.get(), &stats);
+  if (loop.not_written > 0) {
+    out << "size limit of " << options.max_mb << " MB reached: " << loop.not_written
+        << " packets not written" << std::endl;
+  }
   out << loop.packets << " packets written, " << stats.ps_drop << " dropped by the kernel, "
       << stats.ps_ifdrop << " by the interface; files:";
   for (const std::string& file : dumper.files()) out << " " << file;
@@ -172,6 +194,9 @@ void AddCaptureCommand(app::App& app) {
       ->capture_default_str();
   command.add_option("--size", options->size_mb, "Size of each ring file in MB")
       ->capture_default_str();
+  command.add_option("--max-size", options->max_mb,
+                     "Without --ring: stop writing once the file holds this many MB "
+                     "(0: no limit)");
   command.add_option("--snaplen", options->snap_length, "Bytes kept of each packet")
       ->capture_default_str();
   command.add_option("--buffer", options->buffer_mb, "Kernel capture buffer in MB")

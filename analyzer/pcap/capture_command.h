@@ -41,6 +41,10 @@ struct CaptureCommandOptions {
   size_t ring = 0;
   // Size of each ring file in MB (1,000,000 bytes). Default 100.
   uint64_t size_mb = 100;
+  // Without a ring: the file's size limit in MB; packets beyond it are
+  // counted, not written (the file keeps the capture's beginning). Default
+  // 0: no limit.
+  uint64_t max_mb = 0;
   // Bytes kept of each packet. Default 262144.
   int snap_length = 262144;
   // Kernel buffer for packets not yet written, in MB. Default 32.
@@ -84,7 +88,8 @@ class RingDumper {
 
 // Captures until a stop condition or SIGINT/SIGTERM. Prints "capturing on
 // IFACE" on `out` once packets flow, and a summary (packets written, dropped
-// by the kernel, files) at the end; errors go to `err`. Returns
+// by the kernel, files; before it "size limit of N MB reached: M packets not
+// written" when --max-size cut the file) at the end; errors go to `err`. Returns
 // app::kExitOk, or app::kExitFailure when the interface cannot be opened
 // (missing, no permission), the filter does not compile, or a file cannot
 // be written.

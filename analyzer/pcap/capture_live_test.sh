@@ -2,7 +2,9 @@
 # `analyzer capture` for real: records loopback traffic of this test's own
 # address (127.0.0.29) into a ring of 3 files of 1 MB while 6 MB cross a TCP
 # connection; exactly the 3 newest files remain, each near 1 MB and readable
-# by `analyzer pcap`. A filter that does not compile is an error.
+# by `analyzer pcap`. At the same time a second capture with --max-size 1
+# keeps one file under 1 MB and counts the packets it did not write. A
+# filter that does not compile is an error.
 # Needs root; runs unsandboxed.
 #
 #   capture_live_test.sh PCAP_MAIN
@@ -22,11 +24,16 @@ grep -q "bad filter 'this is not bpf'" "$WORK/bad.err" || { cat "$WORK/bad.err" 
 "$PCAP_MAIN" capture -i lo "host 127.0.0.29" --write "$WORK/ring.pcap" --ring 3 --size 1 \
   --duration 5s >"$WORK/capture.out" 2>"$WORK/capture.err" &
 CAPTURE_PID=$!
-for _ in $(seq 100); do
-  grep -q "capturing on lo" "$WORK/capture.out" && break
-  sleep 0.1
+"$PCAP_MAIN" capture -i lo "host 127.0.0.29" --write "$WORK/single.pcap" --max-size 1 \
+  --duration 5s >"$WORK/single.out" 2>"$WORK/single.err" &
+SINGLE_PID=$!
+for out in capture single; do
+  for _ in $(seq 100); do
+    grep -q "capturing on lo" "$WORK/$out.out" && break
+    sleep 0.1
+  done
+  grep -q "capturing on lo" "$WORK/$out.out" || { cat "$WORK/$out.err" >&2; exit 1; }
 done
-grep -q "capturing on lo" "$WORK/capture.out" || { cat "$WORK/capture.err" >&2; exit 1; }
 
 "$PY" - <<'PYEOF'
 import socket, threading
@@ -54,7 +61,16 @@ thread.join()
 assert received == [6 * 16 * 65536], received
 PYEOF
 wait "$CAPTURE_PID"
-cat "$WORK/capture.out"
+wait "$SINGLE_PID"
+cat "$WORK/capture.out" "$WORK/single.out"
+
+size="$(stat -c %s "$WORK/single.pcap")"
+[[ "$size" -le 1000000 && "$size" -gt 500000 ]] ||
+  { echo "FAIL: single.pcap has $size bytes, the limit is 1 MB" >&2; exit 1; }
+grep -Eq "^size limit of 1 MB reached: [1-9][0-9]* packets not written$" "$WORK/single.out" ||
+  { echo "FAIL: the size limit is not reported" >&2; exit 1; }
+"$PCAP_MAIN" pcap "$WORK/single.pcap" --json >"$WORK/single.json"
+grep -q '"frames":' "$WORK/single.json" || { echo "FAIL: single.pcap not analysed" >&2; exit 1; }
 
 mapfile -t files < <(ls "$WORK"/ring.pcap.* | sort)
 [[ "${#files[@]}" -eq 3 ]] || { echo "FAIL: ${#files[@]} ring files: ${files[*]}" >&2; exit 1; }

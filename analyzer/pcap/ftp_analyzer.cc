@@ -394,6 +394,7 @@ void FtpAnalyzer::HandleReply(Flow& flow, int code, const std::string& text, con
   if (flow.pending.empty()) {
     if ((code == 220 || code == 120) && session.greeting.empty() && session.command_count == 0) {
       session.greeting = text;
+      if (session.greeting_ns < 0) session.greeting_ns = frame.time_ns;
     } else {
       ++warnings_.unsolicited_replies;
     }

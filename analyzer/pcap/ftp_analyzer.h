@@ -102,7 +102,8 @@ struct FtpSession {
   Endpoint client;
   Endpoint server;
   bool detected_by_port = false;
-  std::string greeting;  // Text of the 220 reply's first line.
+  std::string greeting;      // Text of the 220 reply's first line.
+  int64_t greeting_ns = -1;  // Time of the greeting's frame, or -1.
   std::string user;
   bool logged_in = false;  // A 230 reply was seen.
   std::string cwd;         // From PWD replies and successful CWD/CDUP.

@@ -1611,6 +1611,224 @@
       );
   }
 
+  // ----------------------------------------------------------------- network
+
+  // report.network (`analyzer run --capture`, docs/perf-run.md): the wire's
+  // view beside the client's, the capture's command latencies and TCP health.
+  function renderNetworkSection(s, network) {
+    const capture = obj(network.capture);
+    if (str(network.error)) {
+      s.appendChild(
+        el(
+          "div",
+          { class: "section-error" },
+          "The capture could not be analyzed: " + str(network.error),
+        ),
+      );
+      return;
+    }
+    if (capture.cut === true)
+      s.appendChild(
+        el(
+          "div",
+          { class: "notice", id: "capture-cut" },
+          "The capture reached its size limit of " +
+            fmtInt(capture.max_mb) +
+            " MB: " +
+            fmtInt(capture.not_written) +
+            " later packets were not written, so the figures below cover the run's beginning only.",
+        ),
+      );
+    if (isNum(capture.kernel_drops) && capture.kernel_drops > 0)
+      s.appendChild(
+        el(
+          "div",
+          { class: "notice", id: "capture-drops" },
+          "The kernel dropped " +
+            fmtInt(capture.kernel_drops) +
+            " packets: some exchanges are missing.",
+        ),
+      );
+
+    const compare = arr(network.client_vs_wire).filter(isObj);
+    const layout = el("div", { class: "charts one" });
+    s.appendChild(layout);
+    const host = chartCard(
+      layout,
+      "wire-latency",
+      "Exchange latency percentiles, client and wire",
+      "Per loadgen step: the client's p50 and p99 (dashed) beside the same exchange timed on the wire (solid), in ms on a log scale.",
+      true,
+    );
+    const ops = [];
+    const seen = new Set();
+    compare.forEach((row) => {
+      if (!seen.has(row.wire)) {
+        seen.add(row.wire);
+        ops.push(row);
+      }
+    });
+    if (ops.length === 0) {
+      emptyChart(host, "No loadgen step matched an exchange in the capture.");
+    } else {
+      const labels = ["p50", "p90", "p99", "max"];
+      const keys = ["p50_ms", "p90_ms", "p99_ms", "max_ms"];
+      const data = [labels.map((_, i) => i)];
+      const series = [
+        { label: "percentile", value: (u, v) => (isNum(v) ? labels[v] || "" : DASH) },
+      ];
+      ops.forEach((row, i) => {
+        const color = PALETTE[i % PALETTE.length];
+        const wire = obj(row.wire_ms);
+        const client = obj(row.client_ms);
+        data.push(keys.map((k) => (isNum(wire[k]) && wire[k] > 0 ? wire[k] : null)));
+        series.push({
+          label: str(row.wire) + " (wire)",
+          stroke: color,
+          width: 2,
+          spanGaps: true,
+          points: { show: true, size: 6 },
+          value: (u, v) => (isNum(v) ? fmtMs(v) + " ms" : DASH),
+        });
+        data.push(keys.map((k) => (isNum(client[k]) && client[k] > 0 ? client[k] : null)));
+        series.push({
+          label: str(row.step) + " (client)",
+          stroke: color,
+          width: 1.5,
+          dash: [6, 4],
+          spanGaps: true,
+          points: { show: true, size: 6 },
+          value: (u, v) => (isNum(v) ? fmtMs(v) + " ms" : DASH),
+        });
+      });
+      const opts = {
+        kind: "wire-latency",
+        height: 280,
+        series: series,
+        scales: {
+          x: { time: false, range: () => [-0.2, labels.length - 0.8] },
+          // Logarithmic: the max is often 10-100x the p50.
+          y: { distr: 3, log: 10 },
+        },
+        axes: [
+          axis({
+            splits: () => labels.map((_, i) => i),
+            values: (u, splits) => splits.map((v) => labels[v] || ""),
+          }),
+          axis({
+            size: axisSize,
+            label: "ms",
+            labelSize: 18,
+            values: (u, splits) => splits.map(fmtAxis),
+          }),
+        ],
+        legend: { live: true },
+        cursor: { drag: { x: false, y: false }, focus: { prox: 24 } },
+        focus: { alpha: 0.35 },
+      };
+      mountChart(host, "wire-latency", opts, data, false);
+    }
+
+    const wireTable = table(
+      [
+        { title: "loadgen step", text: true, cell: (r) => str(r.step) || DASH },
+        { title: "On the wire", text: true, cell: (r) => str(r.wire) || DASH },
+        { title: "Client count", cell: (r) => fmtInt(obj(r.client_ms).count) },
+        { title: "Client p50", cell: (r) => fmtMs(obj(r.client_ms).p50_ms) },
+        { title: "Client p99", cell: (r) => fmtMs(obj(r.client_ms).p99_ms) },
+        { title: "Wire count", cell: (r) => fmtInt(obj(r.wire_ms).count) },
+        { title: "Wire p50", cell: (r) => fmtMs(obj(r.wire_ms).p50_ms) },
+        { title: "Wire p90", cell: (r) => fmtMs(obj(r.wire_ms).p90_ms) },
+        { title: "Wire p99", cell: (r) => fmtMs(obj(r.wire_ms).p99_ms) },
+        { title: "Wire max", cell: (r) => fmtMs(obj(r.wire_ms).max_ms) },
+      ],
+      compare,
+    );
+    wireTable.id = "wire-vs-client";
+    s.appendChild(el("h3", null, "Client against wire"));
+    s.appendChild(
+      el(
+        "p",
+        { class: "caption" },
+        "connect \u2248 SYN to the 220 greeting; login \u2248 USER to PASS's reply; upload \u2248 EPSV to STOR's 226; download \u2248 EPSV to RETR's 226; quit \u2248 QUIT to its reply. Wire figures cover every session; the difference is the client's own time.",
+      ),
+    );
+    s.appendChild(el("div", { class: "card table-wrap" }, wireTable));
+
+    const commands = arr(network.commands).filter(isObj);
+    const commandTable = table(
+      [
+        { title: "Command", text: true, cell: (r) => str(r.command) || DASH },
+        { title: "Count", cell: (r) => fmtInt(r.count) },
+        {
+          title: "Errors",
+          cell: (r) => fmtInt(r.errors),
+          cls: (r) => (r.errors > 0 ? "over" : null),
+        },
+        {
+          title: "No reply",
+          cell: (r) => fmtInt(r.unanswered),
+          cls: (r) => (r.unanswered > 0 ? "over" : null),
+        },
+        { title: "Mean", cell: (r) => fmtMs(r.mean_ms) },
+        { title: "p50", cell: (r) => fmtMs(r.p50_ms) },
+        { title: "p90", cell: (r) => fmtMs(r.p90_ms) },
+        { title: "p99", cell: (r) => fmtMs(r.p99_ms) },
+        { title: "Max", cell: (r) => fmtMs(r.max_ms) },
+      ],
+      commands,
+    );
+    commandTable.id = "wire-commands";
+    s.appendChild(el("h3", null, "Server response time per command"));
+    s.appendChild(
+      el(
+        "p",
+        { class: "caption" },
+        "From the packet completing the command to the first reply line, ms.",
+      ),
+    );
+    s.appendChild(el("div", { class: "card table-wrap" }, commandTable));
+
+    const handshake = obj(network.handshake);
+    const tcp = obj(network.tcp);
+    const transfers = obj(network.transfers);
+    const facts = [
+      ["Packets captured", fmtInt(capture.packets_written)],
+      ["Dropped by the kernel", fmtInt(capture.kernel_drops)],
+      ["Capture size", fmtBytes(capture.bytes)],
+      ["FTP sessions", fmtInt(network.sessions)],
+      ["TCP connections", fmtInt(network.connections)],
+      [
+        "Transfers",
+        fmtInt(transfers.count) +
+          (isNum(transfers.failed) && transfers.failed > 0
+            ? " (" + fmtInt(transfers.failed) + " not complete)"
+            : ""),
+      ],
+      ["Handshake p50 / p99", fmtMs(handshake.p50_ms) + " / " + fmtMs(handshake.p99_ms) + " ms"],
+      [
+        "Retransmissions",
+        fmtInt(
+          (tcp.retransmissions || 0) +
+            (tcp.fast_retransmissions || 0) +
+            (tcp.spurious_retransmissions || 0),
+        ),
+      ],
+      ["Duplicate ACKs", fmtInt(tcp.duplicate_acks)],
+      ["Zero windows", fmtInt(tcp.zero_windows)],
+      ["Resets", fmtInt(tcp.resets)],
+      ["Analysis time", isNum(capture.analysis_s) ? capture.analysis_s.toFixed(2) + " s" : DASH],
+    ];
+    s.appendChild(el("h3", null, "TCP health"));
+    s.appendChild(
+      el(
+        "dl",
+        { class: "meta", id: "tcp-health" },
+        facts.map((f) => el("div", null, el("dt", null, f[0]), el("dd", null, f[1]))),
+      ),
+    );
+  }
+
   // ------------------------------------------------------------------ tables
 
   function renderStageTable(s, report, ctx) {
@@ -1917,6 +2135,14 @@
         section(root, "transaction-table", "Transactions and steps", null, (s) =>
           renderTransactionTable(s, report),
         );
+        if (isObj(report.network))
+          section(
+            root,
+            "network-section",
+            "Network (on the wire)",
+            "From the run's loopback capture: the server's response times as packets show them, beside loadgen's.",
+            (s) => renderNetworkSection(s, report.network),
+          );
         section(root, "findings-section", "Findings and checks", null, (s) =>
           renderFindings(s, report),
         );

@@ -29,7 +29,7 @@ BROWSER_TIMEOUT_S = 120
 # Every chart the testdata draws, by the id of its card (data-chart).
 ALL_CHARTS = [
     "tps", "latency", "errors", "cpu", "process-cpu", "memory", "network", "tcp-rates",
-    "tcp-states", "process", "overlay", "spectrum", "usl",
+    "tcp-states", "process", "overlay", "spectrum", "usl", "wire-latency",
 ]
 SERVER_SERIES = [
     "cpu_busy", "cpu_user", "cpu_system", "cpu_softirq", "cpu_iowait", "load1", "mem_used_bytes",
@@ -206,6 +206,16 @@ class ReportPageTest(unittest.TestCase):
         # Sorted by |r|: the first row is the strongest correlation.
         self.assertIn("0.99", correlations[0].text())
         self.assertIsNone(tree.by_id("no-server-metrics"))
+        # The network section: one row per loadgen step with a wire
+        # counterpart, one per FTP command, and the TCP health numbers.
+        network = doc["network"]
+        self.assertIsNotNone(tree.by_id("network-section"))
+        self.assertEqual(len(rows("wire-vs-client")), len(network["client_vs_wire"]))
+        self.assertEqual(len(rows("wire-commands")), len(network["commands"]))
+        self.assertIn("STOR", rows("wire-commands")[-1].text())
+        health = tree.by_id("tcp-health").text()
+        self.assertIn("180,695", health)  # packets captured
+        self.assertIsNone(tree.by_id("capture-cut"))
 
         shot = os.path.join(OUTPUTS, "report.png")
         run_chromium("file://" + page, "--screenshot=" + shot, "--window-size=1440,6000")
@@ -248,7 +258,22 @@ class ReportPageTest(unittest.TestCase):
         self.assertIsNotNone(notice)
         self.assertIn("No server metrics in this run", notice.text())
         self.assertEqual(sorted(self.drawn_charts(tree)),
-                         sorted(["tps", "latency", "errors", "overlay", "spectrum", "usl"]))
+                         sorted(["tps", "latency", "errors", "overlay", "spectrum", "usl",
+                                 "wire-latency"]))
+
+    def test_network_section_only_with_a_capture(self):
+        doc = load_testdata()
+        doc["network"]["capture"]["cut"] = True
+        doc["network"]["capture"]["not_written"] = 1234
+        _, tree = self.dump(render(doc, "capture-cut"))
+        self.assert_rendered_ok(tree)
+        self.assertIn("1,234 later packets were not written", tree.by_id("capture-cut").text())
+
+        del doc["network"]
+        _, tree = self.dump(render(doc, "no-capture"))
+        self.assert_rendered_ok(tree)
+        self.assertIsNone(tree.by_id("network-section"))
+        self.assertNotIn("wire-latency", self.drawn_charts(tree))
 
     def test_sparse_documents_render_without_errors(self):
         doc = load_testdata()

@@ -12,6 +12,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -24,6 +25,9 @@
 #include "analyzer/api.h"
 #include "analyzer/coordinator_service.h"
 #include "analyzer/http_server.h"
+#include "analyzer/pcap/capture_analysis.h"
+#include "analyzer/pcap/network_summary.h"
+#include "analyzer/pcap/pcap_reader.h"
 #include "analyzer/run/child_process.h"
 #include "analyzer/run/report_files.h"
 #include "analyzer/run_analysis.h"
@@ -194,8 +198,10 @@ struct StartedFtpd {
   std::string port;
 };
 
+// `passive_ports` "MIN-MAX", or empty for ftpd's default.
 absl::StatusOr<StartedFtpd> StartFtpd(const std::string& ftpd, const TempTree& tree,
-                                      const fs::path& logs, int threads) {
+                                      const fs::path& logs, int threads,
+                                      const std::string& passive_ports) {
   const fs::path root = tree.path() / "root";
   std::error_code ec;
   fs::create_directories(root / "pub", ec);
@@ -222,12 +228,14 @@ absl::StatusOr<StartedFtpd> StartFtpd(const std::string& ftpd, const TempTree& t
                                             "): ", passwd->LogTail()));
   }
 
-  absl::StatusOr<ChildProcess> process = ChildProcess::Spawn(
-      {ftpd, "--listen", "127.0.0.1:0", "--root", root.string(), "--users", users.string(),
-       "--admin", "127.0.0.1:0", "--threads", std::to_string(threads),
-       // Every virtual user comes from 127.0.0.1.
-       "--max-sessions-per-ip", "100000"},
-      {.log_file = (logs / "ftpd.log").string()});
+  std::vector<std::string> argv = {ftpd, "--listen", "127.0.0.1:0", "--root", root.string(),
+                                   "--users", users.string(), "--admin", "127.0.0.1:0", "--threads",
+                                   std::to_string(threads),
+                                   // Every virtual user comes from 127.0.0.1.
+                                   "--max-sessions-per-ip", "100000"};
+  if (!passive_ports.empty()) argv.insert(argv.end(), {"--passive-ports", passive_ports});
+  absl::StatusOr<ChildProcess> process =
+      ChildProcess::Spawn(std::move(argv), {.log_file = (logs / "ftpd.log").string()});
   if (!process.ok()) return process.status();
   absl::StatusOr<std::string> listening = process->WaitForLine("listening on ", 15s);
   if (!listening.ok()) return listening.status();
@@ -342,6 +350,153 @@ class EmbeddedCoordinator {
   std::thread http_thread_;
 };
 
+// Passive data ports for ftpd: 1000 ports below the kernel's usual
+// ephemeral range (32768-60999). On loopback loadgen's own connections take
+// ephemeral ports, and its closed upload connections sit in TIME_WAIT on
+// them without SO_REUSEADDR, which blocks ftpd from binding those ports;
+// outside that range the two never meet (and a capture filter matches no
+// client port). The base is random so that parallel runs rarely share it.
+std::pair<int, int> LoopbackPassivePorts() {
+  std::random_device random;
+  const int base = 20000 + static_cast<int>(random() % 12) * 1000;
+  return {base, base + 999};
+}
+
+// What `analyzer capture` said when it stopped (capture_command.h).
+struct CaptureCounts {
+  bool stopped = false;       // Its final summary line was found.
+  uint64_t written = 0;       // Packets written to the file.
+  uint64_t kernel_drops = 0;  // Packets the kernel dropped (buffer full).
+  uint64_t not_written = 0;   // Packets beyond the size limit.
+};
+
+CaptureCounts ReadCaptureCounts(const std::string& log_file) {
+  CaptureCounts counts;
+  std::ifstream in(log_file);
+  std::string line;
+  while (std::getline(in, line)) {
+    unsigned long long a = 0, b = 0;
+    if (std::sscanf(line.c_str(), "%llu packets written, %llu dropped by the kernel", &a, &b) ==
+        2) {
+      counts.stopped = true;
+      counts.written = a;
+      counts.kernel_drops = b;
+    } else if (std::sscanf(line.c_str(), "size limit of %llu MB reached: %llu packets not written",
+                           &a, &b) == 2) {
+      counts.not_written = b;
+    }
+  }
+  return counts;
+}
+
+// The loadgen step a wire operation (network_summary.h) corresponds to, by
+// the step's kind (the part after "transaction/"): connect is SYN .. 220
+// greeting (the TCP handshake alone is in "handshake"), login is
+// USER .. PASS reply, upload/stor is EPSV .. STOR's 226, download/retr is
+// EPSV .. RETR's 226, list is EPSV .. LIST's 226, quit is QUIT .. 221.
+std::string WireOperationOf(std::string_view step) {
+  const size_t slash = step.rfind('/');
+  const std::string_view kind = slash == std::string_view::npos ? step : step.substr(slash + 1);
+  if (kind == "connect") return "connect";
+  if (kind == "login") return "login";
+  if (kind == "upload" || kind == "stor") return "stor";
+  if (kind == "download" || kind == "retr") return "retr";
+  if (kind == "list") return "list";
+  if (kind == "quit") return "quit";
+  return {};
+}
+
+// One row per loadgen step with a wire counterpart: the client's figures
+// beside the wire's. The wire figures cover every session (all
+// transactions), the client's one transaction's step.
+nlohmann::json CompareWithClient(const nlohmann::json& report, const nlohmann::json& network) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const nlohmann::json& transaction : report.value("transactions", nlohmann::json::array())) {
+    for (const nlohmann::json& step : transaction.value("steps", nlohmann::json::array())) {
+      const std::string step_name = step.value("name", std::string());
+      const std::string operation = WireOperationOf(step_name);
+      if (operation.empty()) continue;
+      nlohmann::json wire;
+      for (const nlohmann::json& row : network["operations"]) {
+        if (row.value("name", std::string()) == operation) wire = row;
+      }
+      if (wire.is_null()) continue;
+      nlohmann::json client = {{"count", step.value("count", 0)}};
+      for (const char* key : {"p50_ms", "p99_ms", "mean_ms"}) {
+        if (step.contains(key)) client[key] = step[key];
+      }
+      wire.erase("name");
+      rows.push_back({{"step", step_name},
+                      {"wire", operation},
+                      {"client_ms", std::move(client)},
+                      {"wire_ms", std::move(wire)}});
+    }
+  }
+  return rows;
+}
+
+// The report's "network" section (docs/perf-run.md): NetworkSummaryJson()
+// of the capture plus
+//   capture: {file, bytes, filter, snaplen, max_mb, packets_written,
+//             kernel_drops, not_written, cut, analysis_s}
+//       cut: the size limit stopped the file early (later stages missing)
+//   client_vs_wire: [{step, wire, client_ms: {count, p50_ms, p99_ms,
+//                     mean_ms}, wire_ms: {count, p50_ms, p90_ms, p99_ms,
+//                     max_ms, mean_ms}}]
+// or {capture: {...}, error} when the file cannot be read.
+nlohmann::json NetworkSection(const fs::path& file, const CaptureCounts& counts,
+                              const PerfRunOptions& options, const std::string& filter,
+                              uint16_t control_port, const nlohmann::json& report) {
+  std::error_code ec;
+  const uintmax_t bytes = fs::file_size(file, ec);
+  nlohmann::json capture = {{"file", file.filename().string()},
+                            {"bytes", ec ? 0 : bytes},
+                            {"filter", filter},
+                            {"snaplen", options.capture_snaplen},
+                            {"max_mb", options.capture_max_mb},
+                            {"packets_written", counts.written},
+                            {"kernel_drops", counts.kernel_drops},
+                            {"not_written", counts.not_written},
+                            {"cut", counts.not_written > 0},
+                            {"stopped_cleanly", counts.stopped}};
+  const auto started = std::chrono::steady_clock::now();
+  absl::StatusOr<std::unique_ptr<pcap::PcapReader>> reader = pcap::PcapReader::Open(file.string());
+  if (!reader.ok()) {
+    return {{"capture", std::move(capture)}, {"error", std::string(reader.status().message())}};
+  }
+  pcap::AnalyzeOptions analyze;
+  if (control_port != 0) analyze.ftp.control_ports.push_back(control_port);
+  const pcap::CaptureAnalysis analysis = pcap::AnalyzeCapture(**reader, analyze, nullptr);
+  nlohmann::json network = pcap::NetworkSummaryJson(analysis);
+  capture["analysis_s"] =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  network["capture"] = std::move(capture);
+  network["client_vs_wire"] = CompareWithClient(report, network);
+  return network;
+}
+
+void PrintNetwork(const nlohmann::json& network) {
+  if (network.contains("error")) {
+    std::printf("network: %s\n", network.value("error", std::string()).c_str());
+    return;
+  }
+  const nlohmann::json& capture = network["capture"];
+  std::printf(
+      "network: %llu packets captured (%.1f MB%s), %llu dropped by the kernel, "
+      "analyzed in %.2f s\n",
+      static_cast<unsigned long long>(capture.value("packets_written", uint64_t{0})),
+      capture.value("bytes", 0.0) / 1e6,
+      capture.value("cut", false) ? ", cut at the size limit" : "",
+      static_cast<unsigned long long>(capture.value("kernel_drops", uint64_t{0})),
+      capture.value("analysis_s", 0.0));
+  for (const nlohmann::json& row : network.value("client_vs_wire", nlohmann::json::array())) {
+    std::printf("  %-20s client p50 %7.2f ms p99 %7.2f ms | wire (%s) p50 %7.2f ms p99 %7.2f ms\n",
+                row.value("step", std::string()).c_str(), row["client_ms"].value("p50_ms", 0.0),
+                row["client_ms"].value("p99_ms", 0.0), row.value("wire", std::string()).c_str(),
+                row["wire_ms"].value("p50_ms", 0.0), row["wire_ms"].value("p99_ms", 0.0));
+  }
+}
+
 void PrintSummary(const nlohmann::json& report) {
   auto number = [](const nlohmann::json& j, const char* key) -> std::optional<double> {
     if (!j.is_object() || !j.contains(key) || !j[key].is_number()) return std::nullopt;
@@ -445,6 +600,17 @@ int RunPerf(const PerfRunOptions& options) {
       return kExitFailed;
     }
   }
+  // The capture is this binary's `capture` subcommand.
+  std::string self_bin;
+  if (options.capture) {
+    std::error_code ec;
+    self_bin = fs::read_symlink("/proc/self/exe", ec).string();
+    if (ec) {
+      std::cerr << "analyzer run: error: --capture: cannot find this binary: " << ec.message()
+                << "\n";
+      return kExitFailed;
+    }
+  }
 
   const std::string server_label = own_server ? "ftpd" : Hostname(options.target);
   const fs::path parent = options.results_dir.empty() ? InvocationDirectory() / "results"
@@ -495,6 +661,9 @@ int RunPerf(const PerfRunOptions& options) {
   std::optional<TempTree> tree;
   std::optional<StartedFtpd> ftpd;
   std::optional<ChildProcess> monitor;
+  std::optional<ChildProcess> capture;
+  std::string capture_filter = options.capture_filter;
+  uint16_t control_port = 0;
   std::string target = options.target;
   auto fail = [&](std::string why) {
     outcome.state = v1::RUN_STATE_FAILED;
@@ -517,12 +686,19 @@ int RunPerf(const PerfRunOptions& options) {
       fail(std::string(created.status().message()));
     } else {
       tree.emplace(*std::move(created));
-      absl::StatusOr<StartedFtpd> started = StartFtpd(*ftpd_bin, *tree, logs, options.ftpd_threads);
+      const std::pair<int, int> passive = LoopbackPassivePorts();
+      const std::string passive_ports = absl::StrCat(passive.first, "-", passive.second);
+      absl::StatusOr<StartedFtpd> started =
+          StartFtpd(*ftpd_bin, *tree, logs, options.ftpd_threads, passive_ports);
       if (!started.ok()) {
         fail(absl::StrCat("ftpd: ", started.status().message()));
       } else {
         ftpd.emplace(*std::move(started));
         target = ftpd->target;
+        if (options.capture && capture_filter.empty()) {
+          capture_filter = absl::StrCat("tcp port ", ftpd->port, " or tcp portrange ",
+                                        passive.first, "-", passive.second);
+        }
         std::printf("ftpd (pid %d) on 127.0.0.1:%s, root %s\n", ftpd->process.pid(),
                     ftpd->port.c_str(), (tree->path() / "root").c_str());
         std::fflush(stdout);
@@ -565,6 +741,31 @@ int RunPerf(const PerfRunOptions& options) {
     }
   }
 
+  // 2b. The capture, running before the load starts.
+  if (outcome.failure.empty() && options.capture) {
+    if (absl::StatusOr<parse::Url> url = parse::ParseUrl(target); url.ok()) {
+      control_port = static_cast<uint16_t>(url->port == 0 ? 21 : url->port);
+    }
+    if (capture_filter.empty()) capture_filter = absl::StrCat("tcp port ", control_port);
+    absl::StatusOr<ChildProcess> started = ChildProcess::Spawn(
+        {self_bin, "capture", "-i", "lo", capture_filter, "--write",
+         (dir / "capture.pcap").string(), "--snaplen", std::to_string(options.capture_snaplen),
+         "--max-size", std::to_string(options.capture_max_mb)},
+        {.log_file = (logs / "capture.log").string()});
+    if (!started.ok()) {
+      fail(absl::StrCat("capture: ", started.status().message()));
+    } else {
+      capture.emplace(*std::move(started));
+      if (absl::StatusOr<std::string> line = capture->WaitForLine("capturing on ", 10s);
+          !line.ok()) {
+        fail(absl::StrCat("capture on lo (needs root or CAP_NET_RAW): ", line.status().message()));
+      } else {
+        std::printf("capture (pid %d) on lo: %s\n", capture->pid(), capture_filter.c_str());
+        std::fflush(stdout);
+      }
+    }
+  }
+
   // 3. The load, in the foreground: its progress shows on the terminal.
   if (outcome.failure.empty()) {
     std::vector<std::string> argv = {*loadgen_bin,
@@ -599,8 +800,8 @@ int RunPerf(const PerfRunOptions& options) {
           }
           interrupted = true;
         }
-        for (ChildProcess* child :
-             {ftpd ? &ftpd->process : nullptr, monitor ? &*monitor : nullptr}) {
+        for (ChildProcess* child : {ftpd ? &ftpd->process : nullptr, monitor ? &*monitor : nullptr,
+                                    capture ? &*capture : nullptr}) {
           if (child == nullptr || !outcome.failure.empty()) continue;
           if (std::optional<ExitStatus> died = child->Poll()) {
             fail(absl::StrCat(child->name(), " (pid ", child->pid(), ") died during the run (",
@@ -625,6 +826,17 @@ int RunPerf(const PerfRunOptions& options) {
         }
       }
     }
+  }
+
+  // The capture stops first: the load is over, and SIGTERM makes it write
+  // what the kernel still holds and its counts.
+  CaptureCounts capture_counts;
+  if (capture) {
+    if (!capture->Poll()) {
+      const ExitStatus status = capture->Terminate(10s);
+      if (status.signal == SIGKILL) spdlog::warn("capture did not stop in 10 s: killed");
+    }
+    capture_counts = ReadCaptureCounts(capture->log_file());
   }
 
   // Teardown: a last monitor sample to cover loadgen's last second, then
@@ -666,12 +878,20 @@ int RunPerf(const PerfRunOptions& options) {
   context.watched = own_server ? std::vector<std::string>{"ftpd"} : options.watch_processes;
   context.kernel = LocalKernelRelease();
   context.slo_p99_ms = options.slo_p99_ms;
-  absl::StatusOr<nlohmann::json> report = WriteReportFiles(store, context, dir);
+  std::function<void(nlohmann::json&)> add_network;
+  if (capture) {
+    add_network = [&](nlohmann::json& report) {
+      report["network"] = NetworkSection(dir / "capture.pcap", capture_counts, options,
+                                         capture_filter, control_port, report);
+    };
+  }
+  absl::StatusOr<nlohmann::json> report = WriteReportFiles(store, context, dir, add_network);
   if (!report.ok()) {
     std::cerr << "analyzer run: error: report: " << report.status().message() << "\n";
     if (outcome.exit_status == kExitCompleted) outcome.exit_status = kExitFailed;
   } else {
     PrintSummary(*report);
+    if (report->contains("network")) PrintNetwork((*report)["network"]);
   }
   std::printf("results: %s\n", dir.c_str());
   std::fflush(stdout);

@@ -11,10 +11,15 @@
 //   3. loadgen: the scenario (default: upload and download of 1 KiB files,
 //      concurrency stepped 1, 2, 4, ... users to find the knee in about a
 //      minute), streaming every second.
+// With --capture, `analyzer capture -i lo` (this binary) records the
+// server's traffic from before loadgen starts until it ends, and the
+// capture's analysis (per-command server response times on the wire beside
+// loadgen's step latencies, TCP setup times, retransmissions) becomes the
+// report's "network" section (schema in perf_run.cc and docs/perf-run.md).
 // When loadgen is done it stops monitor and ftpd, ends the run, analyzes it
 // (knee, USL, USE verdict, correlations) and writes
 //   results/<run-id>/ report.html summary.json timeseries.csv run.db
-//                     loadgen/*.hlog logs/*.log
+//                     loadgen/*.hlog logs/*.log [capture.pcap]
 // under the directory the user ran the command from (also under `bazel
 // run`), prints a short summary and, last, the folder.
 //
@@ -70,6 +75,22 @@ struct PerfRunOptions {
   int ftpd_threads = 0;
   // Live dashboard address (port 0: any). Default 127.0.0.1:0.
   parse::Endpoint dashboard{"127.0.0.1", 0};
+  // Record the run's loopback traffic (`analyzer capture -i lo`, needs root
+  // or CAP_NET_RAW) to results/<run-id>/capture.pcap and add a "network"
+  // section to the report. Default false.
+  bool capture = false;
+  // BPF filter of the capture. Default empty: the FTP server's control port
+  // and its passive data ports ("tcp port CTRL or tcp portrange MIN-MAX";
+  // ftpd is given that range); with --target only its port, so active-mode
+  // or foreign passive data connections need this override.
+  std::string capture_filter = {};
+  // Size limit of capture.pcap in MB; packets beyond it are not written and
+  // the report says so. Default 512.
+  uint64_t capture_max_mb = 512;
+  // Bytes kept of each captured packet: headers and FTP control lines (data
+  // payload is not needed, its size comes from sequence numbers). Default
+  // 200.
+  int capture_snaplen = 200;
   // Paths of the binaries. Default empty: next to this analyzer binary
   // (bazel-bin/ftpd/ftpd ...), in its runfiles, then on PATH.
   std::string ftpd_bin = {};

@@ -16,8 +16,9 @@ std::string LocalKernelRelease() {
   return name.release;
 }
 
-absl::StatusOr<nlohmann::json> WriteReportFiles(RunStore& store, const ReportContext& context,
-                                                const std::filesystem::path& dir) {
+absl::StatusOr<nlohmann::json> WriteReportFiles(
+    RunStore& store, const ReportContext& context, const std::filesystem::path& dir,
+    const std::function<void(nlohmann::json&)>& add_sections) {
   AnalysisOptions options;
   options.slo_p99_ms = context.slo_p99_ms;
   options.target = context.target;
@@ -26,6 +27,7 @@ absl::StatusOr<nlohmann::json> WriteReportFiles(RunStore& store, const ReportCon
   options.kernel = context.kernel;
   absl::StatusOr<nlohmann::json> report = AnalyzeRun(store, context.run_id, options);
   if (!report.ok()) return report.status();
+  if (add_sections) add_sections(*report);
 
   if (absl::Status s = WriteSummaryJson(*report, (dir / "summary.json").string()); !s.ok())
     return s;

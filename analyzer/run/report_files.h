@@ -10,6 +10,7 @@
 #define TPSLAB_ANALYZER_RUN_REPORT_FILES_H_
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -40,9 +41,13 @@ std::string LocalKernelRelease();
 
 // Analyzes `context.run_id` and writes report.html, summary.json and
 // timeseries.csv into `dir` (which must exist). Returns the report
-// document. Errors name the file or the run.
-absl::StatusOr<nlohmann::json> WriteReportFiles(RunStore& store, const ReportContext& context,
-                                                const std::filesystem::path& dir);
+// document. `add_sections`, when given, is called with the analyzed report
+// before anything is written, to add sections the store does not hold
+// (`analyzer run --capture` adds "network"). Errors name the file or the
+// run.
+absl::StatusOr<nlohmann::json> WriteReportFiles(
+    RunStore& store, const ReportContext& context, const std::filesystem::path& dir,
+    const std::function<void(nlohmann::json&)>& add_sections = {});
 
 }  // namespace tpslab::analyzer
 

@@ -191,6 +191,75 @@ class CompletedRunTest(unittest.TestCase):
         self.assertIn("/nonexistent/summary.json", bad.stderr)
 
 
+class CaptureRunTest(unittest.TestCase):
+    """`--capture`: capture.pcap and the report's network section."""
+
+    MAX_USERS = 2
+
+    @classmethod
+    def setUpClass(cls):
+        cls.perf = PerfRun("capture", "--stage", "2s", "--max-users", str(cls.MAX_USERS),
+                           "--capture")
+        cls.status = cls.perf.finish()
+
+    def test_capture_file_and_log(self):
+        self.assertEqual(self.status, 0, self.perf.stdout() + self.perf.stderr())
+        folder = self.perf.folder()
+        capture = os.path.join(folder, "capture.pcap")
+        self.assertTrue(os.path.isfile(capture), capture)
+        self.assertGreater(os.path.getsize(capture), 24)  # More than the pcap file header.
+        with open(os.path.join(folder, "logs", "capture.log")) as f:
+            log = f.read()
+        self.assertIn("capturing on lo", log)
+        self.assertRegex(log, r"\d+ packets written, 0 dropped by the kernel")
+        self.assertRegex(self.perf.stdout(), r"network: \d+ packets captured")
+
+    def test_network_section(self):
+        summary = self.perf.summary()
+        network = summary["network"]
+        capture = network["capture"]
+        self.assertEqual(capture["file"], "capture.pcap")
+        self.assertFalse(capture["cut"])
+        self.assertGreater(capture["bytes"], 0)
+        self.assertRegex(capture["filter"], r"^tcp port \d+ or tcp portrange \d+-\d+$")
+        self.assertEqual(network["packets"], capture["packets_written"])
+        commands = {c["command"]: c for c in network["commands"]}
+        for verb in ("USER", "PASS", "EPSV", "STOR", "RETR", "QUIT"):
+            self.assertIn(verb, commands)
+            self.assertGreater(commands[verb]["count"], 0, verb)
+            self.assertEqual(commands[verb]["errors"], 0, verb)
+            self.assertGreaterEqual(commands[verb]["p99_ms"], commands[verb]["p50_ms"], verb)
+        # loadgen counts an upload when its STOR completes; the capture runs
+        # from before loadgen starts until after it ends, so the counts agree
+        # unless the kernel dropped packets or loadgen cut transactions short
+        # at the end (at most one in flight per user).
+        steps = {s["name"]: s for t in summary["transactions"] for s in t["steps"]}
+        uploads = steps["upload/upload"]["count"]
+        downloads = steps["download/download"]["count"]
+        self.assertGreater(uploads, 0)
+        self.assertEqual(capture["kernel_drops"], 0)
+        self.assertLessEqual(abs(commands["STOR"]["count"] - uploads), self.MAX_USERS)
+        self.assertLessEqual(abs(commands["RETR"]["count"] - downloads), self.MAX_USERS)
+        # Every 1 KiB transfer's bytes, from sequence numbers despite the
+        # 200-byte snap length.
+        transfers = network["transfers"]
+        self.assertEqual(transfers["by_command"]["STOR"], commands["STOR"]["count"])
+        self.assertEqual(transfers["complete"], transfers["count"])
+        self.assertEqual(transfers["bytes"], 1024 * transfers["count"])
+        self.assertGreater(network["handshake"]["count"], 0)
+        for counter in ("retransmissions", "duplicate_acks", "zero_windows"):
+            self.assertIn(counter, network["tcp"])
+        wires = {row["step"]: row["wire"] for row in network["client_vs_wire"]}
+        self.assertEqual(wires, {"upload/connect": "connect", "upload/login": "login",
+                                 "upload/upload": "stor", "upload/quit": "quit",
+                                 "download/connect": "connect", "download/login": "login",
+                                 "download/download": "retr", "download/quit": "quit"})
+        with open(os.path.join(self.perf.folder(), "report.html")) as f:
+            html = f.read()
+        self.assertIn('"client_vs_wire"', html)
+        self.assertIn("Network (on the wire)", html)
+
+
 class TeardownTest(unittest.TestCase):
     def test_ctrl_c_reports_the_partial_run(self):
         run = PerfRun("interrupted", "--stage", "4s", "--max-users", "4")
