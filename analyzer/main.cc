@@ -178,7 +178,9 @@ int main(int argc, char** argv) {
   run.add_option("--watch-process", perf.watch_processes,
                  "Server process to watch with --target: name or command-line regex (repeatable)");
   run.add_option("--scrape", perf.scrapes, "Extra Prometheus endpoint to scrape (repeatable)");
-  run.add_option("--results", perf.results_dir,
+  run.add_option("--server-pid", perf.watch_pids,
+                 "Server process id to watch with --target (repeatable)");
+  run.add_option("--results,--out", perf.results_dir,
                  "Folder for results/<run-id> (default: ./results where the command ran)");
   run.add_option("--name", perf.name, "Run name shown in the report");
   app::AddDuration(run, "--stage", perf.stage_hold, "Built-in scenario: time at each user count");
@@ -232,6 +234,15 @@ int main(int argc, char** argv) {
       .add_option("--max-error-rise", compare.max_error_rise_pp,
                   "Regression when the error rate rises more than this, points")
       ->capture_default_str();
+  compare_command
+      .add_option_function<double>(
+          "--max-regression",
+          [&compare](double pct) {
+            compare.max_tps_drop_pct = pct;
+            compare.max_p99_rise_pct = pct;
+          },
+          "Regression when TPS drops or p99 rises more than this, % (sets both)")
+      ->check(CLI::PositiveNumber);
   compare_command.add_flag("--json", compare.json, "Print the verdict as JSON");
   return app.Run(argc, argv);
 }

@@ -728,6 +728,9 @@ int RunPerf(const PerfRunOptions& options) {
     for (const std::string& process : options.watch_processes) {
       argv.insert(argv.end(), {"--process", process});
     }
+    for (const int pid : options.watch_pids) {
+      argv.insert(argv.end(), {"--pid", std::to_string(pid)});
+    }
     for (const std::string& url : options.scrapes) argv.insert(argv.end(), {"--scrape", url});
     absl::StatusOr<ChildProcess> started =
         ChildProcess::Spawn(std::move(argv), {.log_file = (logs / "monitor.log").string()});
@@ -876,6 +879,7 @@ int RunPerf(const PerfRunOptions& options) {
   context.target = Redact(target);
   context.server = own_server ? "ftpd" : server_label;
   context.watched = own_server ? std::vector<std::string>{"ftpd"} : options.watch_processes;
+  for (const int pid : options.watch_pids) context.watched.push_back(absl::StrCat("pid ", pid));
   context.kernel = LocalKernelRelease();
   context.slo_p99_ms = options.slo_p99_ms;
   std::function<void(nlohmann::json&)> add_network;

@@ -52,6 +52,9 @@ struct PerfRunOptions {
   // Processes to watch on the server side (name or command-line regex, as
   // `monitor --process`). Default: ftpd's pid when ftpd is started.
   std::vector<std::string> watch_processes = {};
+  // Server process ids to watch (as `monitor --pid`), with --target.
+  // Default none.
+  std::vector<int> watch_pids = {};
   // Extra Prometheus endpoints to scrape. Default: ftpd's admin /metrics
   // when ftpd is started.
   std::vector<std::string> scrapes = {};
