@@ -42,7 +42,21 @@ HttpResponse Problem(int status, const std::string& message) {
 }
 
 HttpResponse FromStatus(const absl::Status& status) {
-  const int code = status.code() == absl::StatusCode::kNotFound ? 404 : 500;
+  int code = 500;
+  switch (status.code()) {
+    case absl::StatusCode::kNotFound:
+      code = 404;
+      break;
+    case absl::StatusCode::kInvalidArgument:
+      code = 400;
+      break;
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kAlreadyExists:
+      code = 409;
+      break;
+    default:
+      break;
+  }
   return Problem(code, std::string(status.message()));
 }
 
@@ -140,6 +154,7 @@ Api::Api(RunStore& store, CoordinatorService& service, const LiveLoad& live,
 
 HttpResponse Api::Handle(const HttpRequest& request) {
   const std::string path = PathOf(request.target);
+  if (request.method == "POST") return HandlePost(request, path);
   if (request.method != "GET" && request.method != "HEAD") {
     return Problem(405,
                    absl::StrFormat("method %s not allowed on %s (use GET)", request.method, path));
@@ -179,6 +194,80 @@ HttpResponse Api::Handle(const HttpRequest& request) {
     }
   }
   return Problem(404, absl::StrFormat("no such endpoint: %s", path));
+}
+
+HttpResponse Api::HandlePost(const HttpRequest& request, const std::string& path) {
+  if (!token_.empty() && request.authorization != "Bearer " + token_) {
+    return Problem(401, "POST needs the coordinator's token: Authorization: Bearer TOKEN");
+  }
+  const json body = request.body.empty() ? json::object()
+                                         : json::parse(request.body, nullptr,
+                                                       /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object()) {
+    return Problem(400, "the request body must be a JSON object");
+  }
+  if (path == "/api/runs") return Dispatch(body);
+  constexpr std::string_view kPrefix = "/api/runs/";
+  if (path.starts_with(kPrefix)) {
+    const std::string rest = path.substr(kPrefix.size());
+    const size_t slash = rest.find('/');
+    if (slash != std::string::npos && slash > 0) {
+      const std::string id = rest.substr(0, slash);
+      const std::string what = rest.substr(slash + 1);
+      if (what == "stop") {
+        const absl::Status s = service_.StopRun(id, body.value("reason", "stopped over HTTP"));
+        return s.ok() ? JsonResponse({{"run_id", id}, {"state", "aborted"}}) : FromStatus(s);
+      }
+      if (what == "end") {
+        if (service_.current_run() != id) {
+          return Problem(409, absl::StrFormat("run '%s' is not the current run", id));
+        }
+        const std::string state = body.value("state", "completed");
+        const v1::RunState code = state == "completed" ? v1::RUN_STATE_COMPLETED
+                                  : state == "failed"  ? v1::RUN_STATE_FAILED
+                                  : state == "aborted" ? v1::RUN_STATE_ABORTED
+                                                       : v1::RUN_STATE_UNSPECIFIED;
+        if (code == v1::RUN_STATE_UNSPECIFIED) {
+          return Problem(400, absl::StrFormat("state: expected completed, failed or aborted, got "
+                                              "'%s'",
+                                              state));
+        }
+        const absl::Status s = service_.EndRun(code);
+        return s.ok() ? JsonResponse({{"run_id", id}, {"state", state}}) : FromStatus(s);
+      }
+    }
+  }
+  return Problem(404, absl::StrFormat("no such endpoint: POST %s", path));
+}
+
+HttpResponse Api::Dispatch(const json& body) {
+  if (!body.contains("scenario") || !body["scenario"].is_object()) {
+    return Problem(400, "scenario: expected a tpslab.v1.Scenario as a JSON object (proto JSON)");
+  }
+  v1::Scenario scenario;
+  const auto parsed =
+      google::protobuf::util::JsonStringToMessage(body["scenario"].dump(), &scenario);
+  if (!parsed.ok()) {
+    return Problem(400, absl::StrCat("scenario: ", std::string(parsed.message())));
+  }
+  DispatchOptions options;
+  options.run_id = body.value("run_id", "");
+  options.name = body.value("name", "");
+  if (body.contains("agents")) {
+    if (!body["agents"].is_number_unsigned()) {
+      return Problem(400, "agents: expected a number of agents >= 0");
+    }
+    options.agents = body["agents"].get<uint32_t>();
+  }
+  if (body.contains("start_delay_ms")) {
+    if (!body["start_delay_ms"].is_number() || body["start_delay_ms"].get<double>() < 0) {
+      return Problem(400, "start_delay_ms: expected milliseconds >= 0");
+    }
+    options.start_delay = std::chrono::milliseconds(body["start_delay_ms"].get<int64_t>());
+  }
+  absl::StatusOr<std::vector<std::string>> agents = service_.DispatchRun(scenario, options);
+  if (!agents.ok()) return FromStatus(agents.status());
+  return JsonResponse({{"run_id", service_.current_run()}, {"agents", *agents}}, 201);
 }
 
 HttpResponse Api::Report(const std::string& run_id) {

@@ -12,6 +12,17 @@
 //                                 (analyzer/run_analysis.h, schema
 //                                 tpslab.report/1) as of now.
 //   GET /api/runs                 JSON: every run, newest first.
+//   POST /api/runs                starts a distributed run: body {"scenario":
+//                                 tpslab.v1.Scenario as proto JSON, "agents": N
+//                                 (0: every streaming loadgen agent), "name",
+//                                 "run_id", "start_delay_ms"}; 201 with the
+//                                 run id and the agents, 409 when there are
+//                                 not enough agents or a run is current.
+//   POST /api/runs/{id}/stop      sends StopRun to its agents ({"reason"}).
+//   POST /api/runs/{id}/end       ends the current run ({"state":
+//                                 "completed"|"failed"|"aborted"}).
+//                                 POSTs need "Authorization: Bearer TOKEN"
+//                                 when the coordinator has a token.
 //   GET /api/runs/{id}/series     JSON: the run second by second (TPS, errors,
 //                                 users, latency percentiles, per transaction).
 //   GET /api/runs/{id}/summary    JSON: per-stage results, peak TPS, knee, the
@@ -42,6 +53,7 @@
 #include "analyzer/load_series.h"
 #include "analyzer/run_analysis.h"
 #include "analyzer/run_store.h"
+#include "nlohmann/json.hpp"
 
 namespace tpslab::analyzer {
 
@@ -93,6 +105,10 @@ class Api {
   HttpResponse Dashboard(const std::string& run_id);
   HttpResponse Index();
 
+  // The token POST requests must carry (Authorization: Bearer TOKEN).
+  // Default empty: none, as for agents. Set before serving.
+  void set_token(std::string token) { token_ = std::move(token); }
+
   // Options of the report the dashboard shows (SLO, target...). Set before
   // serving; not synchronized.
   void set_report_options(AnalysisOptions options) { report_options_ = std::move(options); }
@@ -103,6 +119,10 @@ class Api {
   const LiveLoad& live_;
   std::function<int64_t()> now_ns_;
   AnalysisOptions report_options_;
+  std::string token_;
+
+  HttpResponse HandlePost(const HttpRequest& request, const std::string& path);
+  HttpResponse Dispatch(const nlohmann::json& body);
 };
 
 }  // namespace tpslab::analyzer

@@ -128,9 +128,63 @@ TEST_F(ApiTest, Errors) {
   EXPECT_EQ(GetJson("/api/runs/r1/summary?slo_p99_ms=abc", 400)["error"],
             "slo_p99_ms: expected a number of milliseconds > 0, got 'abc'");
   EXPECT_EQ(GetJson("/nope", 404)["error"], "no such endpoint: /nope");
-  const HttpResponse post = api_->Handle({"POST", "/api/runs", ""});
-  EXPECT_EQ(post.status, 405);
-  EXPECT_EQ(json::parse(post.body)["error"], "method POST not allowed on /api/runs (use GET)");
+  const HttpResponse put = api_->Handle({"PUT", "/api/runs", ""});
+  EXPECT_EQ(put.status, 405);
+  EXPECT_EQ(json::parse(put.body)["error"], "method PUT not allowed on /api/runs (use GET)");
+}
+
+TEST_F(ApiTest, ReportDashboardAndIndex) {
+  const json report = GetJson("/api/runs/r1/report");
+  EXPECT_EQ(report["schema"], "tpslab.report/1");
+  EXPECT_EQ(report["run"]["id"], "r1");
+  EXPECT_EQ(report["stages"].size(), 5u);
+  EXPECT_EQ(GetJson("/api/runs/zz/report", 404)["error"], "no run 'zz'");
+
+  const HttpResponse page = api_->Handle({"GET", "/runs/r1", ""});
+  EXPECT_EQ(page.status, 200);
+  EXPECT_EQ(page.content_type, "text/html; charset=utf-8");
+  EXPECT_NE(page.body.find("tpslab.report/1"), std::string::npos);
+  EXPECT_NE(page.body.find("/api/runs/r1/report"), std::string::npos);  // live refresh URL
+  EXPECT_EQ(api_->Handle({"GET", "/runs/zz", ""}).status, 404);
+
+  const HttpResponse index = api_->Handle({"GET", "/", ""});
+  EXPECT_EQ(index.status, 200);
+  EXPECT_NE(index.body.find("href=\"/runs/r1\""), std::string::npos);
+}
+
+TEST_F(ApiTest, DistributedRunsOverHttpNeedTheTokenAndAgents) {
+  api_->set_token("s3cret");
+  const auto post = [&](const std::string& target, const std::string& body,
+                        const std::string& auth = "Bearer s3cret") {
+    return api_->Handle({"POST", target, body, auth});
+  };
+  const std::string scenario =
+      R"({"scenario": {"name": "s", "targets": [{"url": "http://127.0.0.1:1/"}],)"
+      R"( "transactions": [{"name": "get", "steps": [{"http": {"path": "/"}}]}],)"
+      R"( "closed": {"stages": [{"target": 2, "hold": "1s"}]}}, "agents": 2})";
+  HttpResponse r = post("/api/runs", scenario, "");
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(post("/api/runs", scenario, "Bearer wrong").status, 401);
+  r = post("/api/runs", "{not json");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(json::parse(r.body)["error"], "the request body must be a JSON object");
+  r = post("/api/runs", R"({"scenario": {"nmae": "typo"}})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(json::parse(r.body)["error"].get<std::string>().find("scenario: "), std::string::npos);
+  // r1 is still running: one run at a time.
+  EXPECT_EQ(post("/api/runs", scenario).status, 409);
+  r = post("/api/runs/r2/end", "");
+  EXPECT_EQ(r.status, 409);
+  EXPECT_EQ(json::parse(r.body)["error"], "run 'r2' is not the current run");
+  EXPECT_EQ(post("/api/runs/r1/end", R"({"state": "finished"})").status, 400);
+  r = post("/api/runs/r1/end", R"({"state": "completed"})");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(GetJson("/api/runs")[0]["state"], "completed");
+  // No loadgen agent streams to this coordinator.
+  r = post("/api/runs", scenario);
+  EXPECT_EQ(r.status, 409) << r.body;
+  EXPECT_NE(json::parse(r.body)["error"].get<std::string>().find("agent"), std::string::npos)
+      << r.body;
 }
 
 TEST_F(ApiTest, MetricsShowTheLatestSecondAndAgents) {

@@ -60,8 +60,8 @@ asio::awaitable<void> Session(std::shared_ptr<HttpServer::State> state, tcp::soc
     const http::request<http::string_body>& request = parser.get();
     HttpResponse answer;
     try {
-      answer = state->handler(
-          {std::string(request.method_string()), std::string(request.target()), request.body()});
+      answer = state->handler({std::string(request.method_string()), std::string(request.target()),
+                               request.body(), std::string(request[http::field::authorization])});
     } catch (const std::exception& e) {
       spdlog::error("HTTP {} {}: {}", std::string(request.method_string()),
                     std::string(request.target()), e.what());

@@ -31,6 +31,7 @@ struct HttpRequest {
   std::string method;  // "GET", "POST", ...
   std::string target;  // Path and query, e.g. "/api/runs?limit=5".
   std::string body;
+  std::string authorization = {};  // The Authorization header, "" if none.
 };
 
 struct HttpResponse {

@@ -118,6 +118,7 @@ int Serve(const ServeOptions& options) {
 
   net::IoContextPool pool(options.http_threads);
   Api api(**store, service, live);
+  api.set_token(options.token);
   HttpServer http(pool, [&api](const HttpRequest& request) { return api.Handle(request); });
   absl::StatusOr<boost::asio::ip::tcp::endpoint> http_at =
       http.Listen(options.http.host, options.http.port);

@@ -651,6 +651,7 @@ int RunPerf(const PerfRunOptions& options) {
   live_report.server = server_label;
   if (!options.target.empty()) live_report.target = Redact(options.target);
   (*coordinator)->api().set_report_options(live_report);
+  (*coordinator)->api().set_token(token);
   RunStore& store = (*coordinator)->store();
   std::printf("run %s: results in %s\n", run_id.c_str(), dir.c_str());
   std::printf("dashboard: http://%s/runs/%s\n", (*coordinator)->http_address().c_str(),
