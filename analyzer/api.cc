@@ -68,37 +68,6 @@ json LatencyJson(const LatencySummary& l) {
           {"p99_ms", l.p99_ms}, {"p999_ms", l.p999_ms}, {"max_ms", l.max_ms}};
 }
 
-const char* RunStateName(v1::RunState state) {
-  switch (state) {
-    case v1::RUN_STATE_PENDING:
-      return "pending";
-    case v1::RUN_STATE_RUNNING:
-      return "running";
-    case v1::RUN_STATE_COMPLETED:
-      return "completed";
-    case v1::RUN_STATE_ABORTED:
-      return "aborted";
-    case v1::RUN_STATE_FAILED:
-      return "failed";
-    default:
-      return "unspecified";
-  }
-}
-
-const char* VerdictName(LittlesLawVerdict v) {
-  switch (v) {
-    case LittlesLawVerdict::kConsistent:
-      return "consistent";
-    case LittlesLawVerdict::kUsersIdle:
-      return "users-idle";
-    case LittlesLawVerdict::kOvercounted:
-      return "overcounted";
-    case LittlesLawVerdict::kNotApplicable:
-      return "not-applicable";
-  }
-  return "not-applicable";
-}
-
 // Builds the aggregator of a run from the store.
 absl::StatusOr<LoadAggregator> Aggregate(RunStore& store, const std::string& run_id) {
   if (absl::StatusOr<RunRecord> run = store.GetRun(run_id); !run.ok()) return run.status();
@@ -452,7 +421,7 @@ HttpResponse Api::Summary(const std::string& run_id, double slo_p99_ms) {
                           {"latency", LatencyJson(l)},
                           {"generator_cpu", s.generator_cpu},
                           {"littles_law",
-                           {{"verdict", VerdictName(little.verdict)},
+                           {{"verdict", LittlesLawVerdictName(little.verdict)},
                             {"expected_users", little.expected_concurrency},
                             {"relative_deviation", little.relative_deviation},
                             {"explanation", little.explanation}}}});

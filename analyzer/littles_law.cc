@@ -6,6 +6,20 @@
 
 namespace tpslab::analyzer {
 
+const char* LittlesLawVerdictName(LittlesLawVerdict verdict) {
+  switch (verdict) {
+    case LittlesLawVerdict::kConsistent:
+      return "consistent";
+    case LittlesLawVerdict::kUsersIdle:
+      return "users-idle";
+    case LittlesLawVerdict::kOvercounted:
+      return "overcounted";
+    case LittlesLawVerdict::kNotApplicable:
+      return "not-applicable";
+  }
+  return "not-applicable";
+}
+
 LittlesLawCheck CheckLittlesLaw(const LittlesLawInput& in) {
   LittlesLawCheck check;
   if (!(in.concurrency > 0) || !(in.throughput > 0)) {

@@ -32,6 +32,10 @@ enum class LittlesLawVerdict {
   kNotApplicable,  // No users or no throughput: nothing to check.
 };
 
+// "consistent", "users-idle", "overcounted", "not-applicable": stable names
+// for JSON.
+const char* LittlesLawVerdictName(LittlesLawVerdict verdict);
+
 struct LittlesLawCheck {
   double expected_concurrency = 0;  // X·(R + Z).
   double relative_deviation = 0;    // (N − X(R+Z)) / N; 0 when not applicable.

@@ -98,23 +98,6 @@ std::string Iso8601(int64_t ns) {
 
 int64_t Nanos(const google::protobuf::Timestamp& t) { return TimeUtil::TimestampToNanoseconds(t); }
 
-const char* RunStateName(v1::RunState state) {
-  switch (state) {
-    case v1::RUN_STATE_PENDING:
-      return "pending";
-    case v1::RUN_STATE_RUNNING:
-      return "running";
-    case v1::RUN_STATE_COMPLETED:
-      return "completed";
-    case v1::RUN_STATE_ABORTED:
-      return "aborted";
-    case v1::RUN_STATE_FAILED:
-      return "failed";
-    default:
-      return "unspecified";
-  }
-}
-
 const char* AgentKindName(v1::AgentKind kind) {
   switch (kind) {
     case v1::AGENT_KIND_LOADGEN:
@@ -157,20 +140,6 @@ const char* ErrorClassName(v1::ErrorClass error_class) {
     default:
       return "other";
   }
-}
-
-const char* LittlesLawVerdictName(LittlesLawVerdict v) {
-  switch (v) {
-    case LittlesLawVerdict::kConsistent:
-      return "consistent";
-    case LittlesLawVerdict::kUsersIdle:
-      return "users-idle";
-    case LittlesLawVerdict::kOvercounted:
-      return "overcounted";
-    case LittlesLawVerdict::kNotApplicable:
-      return "not-applicable";
-  }
-  return "not-applicable";
 }
 
 double Ms(int64_t us) { return static_cast<double>(us) / 1000.0; }

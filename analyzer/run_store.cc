@@ -11,6 +11,24 @@
 #include "common/metrics/hdr_codec.h"
 
 namespace tpslab::analyzer {
+
+const char* RunStateName(v1::RunState state) {
+  switch (state) {
+    case v1::RUN_STATE_PENDING:
+      return "pending";
+    case v1::RUN_STATE_RUNNING:
+      return "running";
+    case v1::RUN_STATE_COMPLETED:
+      return "completed";
+    case v1::RUN_STATE_ABORTED:
+      return "aborted";
+    case v1::RUN_STATE_FAILED:
+      return "failed";
+    default:
+      return "unspecified";
+  }
+}
+
 namespace {
 
 using google::protobuf::util::TimeUtil;

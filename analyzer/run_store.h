@@ -56,6 +56,10 @@ struct sqlite3_stmt;
 
 namespace tpslab::analyzer {
 
+// "pending", "running", "completed", "aborted", "failed", "unspecified":
+// stable names for JSON.
+const char* RunStateName(v1::RunState state);
+
 struct RunRecord {
   std::string run_id = {};
   std::string name = {};
