@@ -5,38 +5,8 @@
 # which loadgen's does in every data mode.
 source "${TEST_SRCDIR}/${TEST_WORKSPACE}/loadgen/testing/test_lib.sh"
 
-PORT=$(free_port)
-PASV=$(( (PORT % 20000) + 10000 ))
 make_cert server
-mkdir -p "${TMP}/empty" "${TMP}/root/upload" "${TMP}/root/pub"
-chmod 755 "${TMP}/empty" "${TMP}/root"
-chown ftp "${TMP}/root/upload"
-head -c 1024 /dev/zero | tr '\0' 'y' > "${TMP}/root/pub/1k.bin"
-cat > "${TMP}/vsftpd.conf" <<CONF
-listen=YES
-listen_ipv6=NO
-listen_address=127.0.0.1
-listen_port=${PORT}
-background=NO
-anonymous_enable=YES
-anon_root=${TMP}/root
-no_anon_password=YES
-write_enable=YES
-anon_upload_enable=YES
-anon_other_write_enable=YES
-anon_umask=022
-local_enable=NO
-pasv_enable=YES
-pasv_min_port=${PASV}
-pasv_max_port=$(( PASV + 5000 ))
-port_enable=YES
-connect_from_port_20=NO
-secure_chroot_dir=${TMP}/empty
-seccomp_sandbox=NO
-xferlog_enable=NO
-max_clients=0
-max_per_ip=0
-dirmessage_enable=NO
+start_vsftpd <<CONF
 ssl_enable=YES
 allow_anon_ssl=YES
 force_anon_logins_ssl=YES
@@ -48,9 +18,6 @@ ssl_sslv3=NO
 rsa_cert_file=${TMP}/server.pem
 rsa_private_key_file=${TMP}/server.key
 CONF
-/usr/sbin/vsftpd "${TMP}/vsftpd.conf" &
-PIDS+=($!)
-wait_listening "${PORT}"
 
 echo "== PROT P transfers in every data mode, certificate verified"
 cat > "${TMP}/all.yaml" <<YAML

@@ -73,3 +73,48 @@ make_cert() {
     -keyout "${TMP}/$1.key" -out "${TMP}/$1.pem" 2> "${TMP}/$1.openssl.err" ||
     fail "openssl req for $1: $(cat "${TMP}/$1.openssl.err")"
 }
+
+# Starts an anonymous vsftpd on 127.0.0.1:$PORT (set here) serving
+# $TMP/root (pub/1k.bin readable, upload/ writable and overwritable), with
+# a wide passive range: vsftpd fails a PASV/EPSV with "500 OOPS:
+# vsf_sysutil_bind" when the random ports it tries are all taken (TIME_WAIT
+# after many uploads). Extra vsftpd.conf lines come on stdin.
+start_vsftpd() {
+  PORT=$(free_port)
+  local pasv=$(( (PORT % 20000) + 10000 ))
+  mkdir -p "${TMP}/empty" "${TMP}/root/upload" "${TMP}/root/pub"
+  chmod 755 "${TMP}/empty" "${TMP}/root"
+  chown ftp "${TMP}/root/upload"
+  head -c 1024 /dev/zero | tr '\0' 'y' > "${TMP}/root/pub/1k.bin"
+  cat > "${TMP}/vsftpd.conf" <<CONF
+listen=YES
+listen_ipv6=NO
+listen_address=127.0.0.1
+listen_port=${PORT}
+background=NO
+anonymous_enable=YES
+anon_root=${TMP}/root
+no_anon_password=YES
+write_enable=YES
+anon_upload_enable=YES
+anon_mkdir_write_enable=YES
+anon_other_write_enable=YES
+anon_umask=022
+local_enable=NO
+pasv_enable=YES
+pasv_min_port=${pasv}
+pasv_max_port=$(( pasv + 5000 ))
+port_enable=YES
+connect_from_port_20=NO
+secure_chroot_dir=${TMP}/empty
+seccomp_sandbox=NO
+xferlog_enable=NO
+max_clients=0
+max_per_ip=0
+dirmessage_enable=NO
+CONF
+  cat >> "${TMP}/vsftpd.conf"
+  /usr/sbin/vsftpd "${TMP}/vsftpd.conf" &
+  PIDS+=($!)
+  wait_listening "${PORT}"
+}
