@@ -1,6 +1,7 @@
 #include "ftpd/data_channel.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <sys/sendfile.h>
 
 #include <algorithm>
@@ -63,10 +64,12 @@ absl::StatusOr<DataChannel::tcp::endpoint> DataChannel::Listen(const asio::ip::a
   return net::LocalEndpoint(listener_);
 }
 
-void DataChannel::SetActive(const tcp::endpoint& target, int buffer_size) {
+void DataChannel::SetActive(const tcp::endpoint& target, const asio::ip::address& local,
+                            int buffer_size) {
   Cancel();
   buffer_size_ = buffer_size;
   active_ = target;
+  active_local_ = NormalizeAddress(local);
 }
 
 asio::awaitable<error_code> DataChannel::Establish(const asio::ip::address& expected_peer,
@@ -75,7 +78,9 @@ asio::awaitable<error_code> DataChannel::Establish(const asio::ip::address& expe
   error_code ignored;
   socket_.close(ignored);
   net::SocketOptions options;
-  options.no_delay = false;
+  // The last segment of a file (and TLS close_notify) goes out at once
+  // instead of waiting on the peer's delayed ACK; writes are whole buffers.
+  options.no_delay = true;
   options.receive_buffer_size = buffer_size_;
   options.send_buffer_size = buffer_size_;
   if (listening_) {
@@ -111,6 +116,15 @@ asio::awaitable<error_code> DataChannel::Establish(const asio::ip::address& expe
   socket_.open(target.protocol(), ignored);
   if (ignored) co_return ignored;
   net::ApplySocketOptions(socket_, options);
+  if (active_local_.is_v4() == target.address().is_v4() && !active_local_.is_unspecified()) {
+    // The source port is still chosen at connect(), per destination
+    // (IP_BIND_ADDRESS_NO_PORT), so binding the address costs no port.
+    const int on = 1;
+    ::setsockopt(socket_.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &on, sizeof on);
+    error_code bind_error;
+    socket_.bind(tcp::endpoint(active_local_, 0), bind_error);
+    if (bind_error) co_return bind_error;
+  }
   deadline_.ExpiresAfter(timeout);
   auto [ec] = co_await socket_.async_connect(target, asio::as_tuple(asio::use_awaitable));
   co_return deadline_.MapError(ec);

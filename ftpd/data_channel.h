@@ -69,9 +69,12 @@ class DataChannel {
   absl::StatusOr<tcp::endpoint> Listen(const boost::asio::ip::address& local, PassivePorts& ports,
                                        int buffer_size);
 
-  // Sets up an active connection to `target` (PORT/EPRT, already checked).
-  // Replaces any earlier setup.
-  void SetActive(const tcp::endpoint& target, int buffer_size);
+  // Sets up an active connection to `target` (PORT/EPRT, already checked)
+  // from `local` (the control connection's own address, so the client sees
+  // both connections come from the address it dialled). Replaces any
+  // earlier setup.
+  void SetActive(const tcp::endpoint& target, const boost::asio::ip::address& local,
+                 int buffer_size);
 
   // True once Listen() or SetActive() has been called and no transfer has
   // used it yet.
@@ -115,6 +118,7 @@ class DataChannel {
   tcp::acceptor listener_;
   bool listening_ = false;
   std::optional<tcp::endpoint> active_;
+  boost::asio::ip::address active_local_;
   int buffer_size_ = 0;
   tcp::socket socket_;
   std::optional<boost::asio::ssl::stream<tcp::socket&>> tls_;

@@ -874,7 +874,7 @@ void Session::HandlePort(bool extended, std::string_view argument) {
                  target->ToString());
     return Reply(501, "Data connections only to your own address and a port >= 1024.");
   }
-  data_.SetActive(tcp::endpoint(address, target->port), config_.data_buffer_size);
+  data_.SetActive(tcp::endpoint(address, target->port), local_.address(), config_.data_buffer_size);
   Reply(200, extended ? "EPRT command successful." : "PORT command successful.");
 }
 
