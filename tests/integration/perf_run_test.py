@@ -261,10 +261,19 @@ class CaptureRunTest(unittest.TestCase):
 
 
 class TeardownTest(unittest.TestCase):
-    def test_ctrl_c_reports_the_partial_run(self):
+    def test_live_dashboard_then_ctrl_c_reports_the_partial_run(self):
         run = PerfRun("interrupted", "--stage", "4s", "--max-users", "4")
+        dashboard = run.wait_for(r"dashboard: (http://\S+)").group(1)
         ftpd_pid = int(run.wait_for(r"ftpd \(pid (\d+)\)").group(1))
         time.sleep(3)
+        # The live dashboard, mid-run, in a real browser: the page's script
+        # drew it from the coordinator's /api/runs/<id>/report.
+        dom = subprocess.run(
+            ["chromium", "--headless", "--no-sandbox", "--disable-gpu",
+             "--virtual-time-budget=5000", "--dump-dom", dashboard],
+            capture_output=True, text=True, timeout=120).stdout
+        self.assertIn('data-rendered="ok"', dom, dom[-2000:])
+        self.assertIn("live", dom)
         run.process.send_signal(signal.SIGINT)
         self.assertEqual(run.finish(), 130, run.stdout() + run.stderr())
         self.assertEqual(run.summary()["run"]["state"], "aborted")
