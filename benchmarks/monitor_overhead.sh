@@ -53,7 +53,7 @@ done
 monitor_pid=$!
 pids+=("$monitor_pid")
 for _ in $(seq 50); do grep -q "prometheus on" "$tmp/monitor.out" && break; sleep 0.1; done
-address=$(sed -n 's/^prometheus on //p' "$tmp/monitor.out")
+address=$(sed -n 's/^prometheus on //p' "$tmp/monitor.out" 2>/dev/null || true)
 monitor_pct=$(measure "$monitor_pid" "http://$address/metrics")
 pass_us=$(curl -s "http://$address/metrics" |
   awk '/^monitor_self_sample_duration_seconds /{ printf "%.0f", $2 * 1e6; exit }')

@@ -148,7 +148,7 @@ PYEOF
   >"$WORK/ftpd.out" 2>"$WORK/ftpd.log" &
 PIDS+=($!)
 for _ in $(seq 100); do
-  PORT="$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$WORK/ftpd.out")"
+  PORT="$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$WORK/ftpd.out" 2>/dev/null || true)"
   [[ -n "$PORT" ]] && break
   sleep 0.1
 done

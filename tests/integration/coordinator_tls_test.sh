@@ -36,7 +36,7 @@ grep -q -- "--tls-cert and --tls-key go together" half.err || { cat half.err; ex
 coordinator_pid=$!
 grpc_address=""
 for _ in $(seq 200); do
-  grpc_address="$(sed -n 's/^grpc on //p' analyzer.out)"
+  grpc_address="$(sed -n 's/^grpc on //p' analyzer.out 2>/dev/null || true)"
   [[ -n "$grpc_address" ]] && break
   sleep 0.05
 done

@@ -16,7 +16,7 @@ trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev
 address_from() {
   for _ in $(seq 200); do
     local a
-    a="$(sed -n "s/^$2 //p" "$1")"
+    a="$(sed -n "s/^$2 //p" "$1" 2>/dev/null || true)"
     if [[ -n "$a" ]]; then echo "$a"; return 0; fi
     sleep 0.05
   done

@@ -19,7 +19,7 @@ start_coordinator() {
     >"$work/analyzer.out" 2>"$work/analyzer.err" &
   coordinator_pid=$!
   for _ in $(seq 200); do
-    grpc_address="$(sed -n 's/^grpc on //p' "$work/analyzer.out")"
+    grpc_address="$(sed -n 's/^grpc on //p' "$work/analyzer.out" 2>/dev/null || true)"
     [[ -n "$grpc_address" ]] && return 0
     sleep 0.05
   done
