@@ -56,12 +56,13 @@ absl::StatusOr<DataChannel::tcp::endpoint> DataChannel::Listen(const asio::ip::a
   Cancel();
   active_.reset();
   buffer_size_ = buffer_size;
+  tcp::endpoint bound;
   absl::StatusOr<tcp::acceptor> acceptor =
-      ports.Listen(executor_, NormalizeAddress(local), buffer_size);
+      ports.Listen(executor_, NormalizeAddress(local), buffer_size, &bound);
   if (!acceptor.ok()) return acceptor.status();
   listener_ = *std::move(acceptor);
   listening_ = true;
-  return net::LocalEndpoint(listener_);
+  return bound;
 }
 
 void DataChannel::SetActive(const tcp::endpoint& target, const asio::ip::address& local,
@@ -88,15 +89,16 @@ asio::awaitable<error_code> DataChannel::Establish(const asio::ip::address& expe
     const asio::ip::address expected = NormalizeAddress(expected_peer);
     for (;;) {
       if (accept_deadline_.expired()) co_return make_error_code(net::Error::timed_out);
-      auto [ec, socket] = co_await listener_.async_accept(asio::as_tuple(asio::use_awaitable));
+      tcp::endpoint peer;
+      auto [ec, socket] =
+          co_await listener_.async_accept(peer, asio::as_tuple(asio::use_awaitable));
       ec = accept_deadline_.MapError(ec);
       if (ec) {
         listening_ = false;
         listener_.close(ignored);
         co_return ec;
       }
-      tcp::endpoint peer = socket.remote_endpoint(ignored);
-      if (ignored || NormalizeAddress(peer.address()) != expected) {
+      if (NormalizeAddress(peer.address()) != expected) {
         if (stats != nullptr) stats->Reject(Rejection::kDataPeerMismatch);
         socket.close(ignored);
         continue;

@@ -34,16 +34,16 @@ absl::Status StatusFromError(const error_code& ec, const std::string& context) {
   return absl::UnknownError(absl::StrCat(context, ": ", ec.message()));
 }
 
-// Opens, configures, binds and listens; the first error, naming the step.
-error_code OpenListener(PassivePorts::tcp::acceptor& acceptor,
-                        const PassivePorts::tcp::endpoint& endpoint, int buffer_size,
-                        const char** step) {
+// Opens and configures a listening socket for `protocol`; the first error,
+// naming the step.
+error_code OpenListener(PassivePorts::tcp::acceptor& acceptor, const PassivePorts::tcp& protocol,
+                        int buffer_size, const char** step) {
   error_code ec;
   *step = "open a socket for";
-  if (acceptor.open(endpoint.protocol(), ec); ec) return ec;
+  if (acceptor.open(protocol, ec); ec) return ec;
   *step = "set SO_REUSEADDR for";
   if (acceptor.set_option(asio::socket_base::reuse_address(true), ec); ec) return ec;
-  if (endpoint.address().is_v6()) {
+  if (protocol == PassivePorts::tcp::v6()) {
     *step = "set IPV6_V6ONLY for";
     if (acceptor.set_option(asio::ip::v6_only(true), ec); ec) return ec;
   }
@@ -54,10 +54,6 @@ error_code OpenListener(PassivePorts::tcp::acceptor& acceptor,
     if (acceptor.set_option(asio::socket_base::receive_buffer_size(buffer_size), ec); ec) return ec;
     if (acceptor.set_option(asio::socket_base::send_buffer_size(buffer_size), ec); ec) return ec;
   }
-  *step = "bind passive listener to";
-  if (acceptor.bind(endpoint, ec); ec) return ec;
-  *step = "listen on";
-  acceptor.listen(kBacklog, ec);
   return ec;
 }
 
@@ -107,21 +103,38 @@ absl::StatusOr<PortRange> ReadLocalPortRange(const std::string& path) {
 PassivePorts::PassivePorts(PortRange range, uint32_t start) : range_(range), cursor_(start) {}
 
 absl::StatusOr<PassivePorts::tcp::acceptor> PassivePorts::Listen(
-    const asio::any_io_executor& executor, const asio::ip::address& address, int buffer_size) {
+    const asio::any_io_executor& executor, const asio::ip::address& address, int buffer_size,
+    tcp::endpoint* bound) {
   const uint32_t attempts = std::min(range_.size(), kMaxAttempts);
+  tcp::acceptor acceptor(executor);
   for (uint32_t attempt = 0; attempt < attempts; ++attempt) {
     const auto port = static_cast<uint16_t>(
         range_.min + cursor_.fetch_add(1, std::memory_order_relaxed) % range_.size());
     const tcp::endpoint endpoint(address, port);
-    tcp::acceptor acceptor(executor);
     const char* step = "";
-    const error_code ec = OpenListener(acceptor, endpoint, buffer_size, &step);
-    if (!ec) return acceptor;
-    // listen() reports EADDRINUSE too when another socket started listening
-    // on the port between our bind and listen.
-    if (ec != asio::error::address_in_use) {
+    error_code ec;
+    // A failed bind leaves the socket unbound: the next port reuses it.
+    if (!acceptor.is_open()) ec = OpenListener(acceptor, endpoint.protocol(), buffer_size, &step);
+    if (!ec) {
+      step = "bind passive listener to";
+      acceptor.bind(endpoint, ec);
+      if (ec == asio::error::address_in_use) continue;
+    }
+    if (!ec) {
+      step = "listen on";
+      acceptor.listen(kBacklog, ec);
+      if (ec == asio::error::address_in_use) {
+        // Another socket started listening on the port between our bind
+        // and listen; a bound socket cannot move, so start afresh.
+        acceptor.close(ec);
+        continue;
+      }
+    }
+    if (ec) {
       return StatusFromError(ec, absl::StrCat("cannot ", step, " ", net::FormatEndpoint(endpoint)));
     }
+    if (bound != nullptr) *bound = endpoint;
+    return acceptor;
   }
   return absl::ResourceExhaustedError(
       absl::StrFormat("no free passive port in %s on %s: %d ports tried, all in use",

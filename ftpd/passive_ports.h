@@ -85,9 +85,11 @@ class PassivePorts {
   // moves on to the next one, for up to min(range size, kMaxAttempts)
   // ports; then ResourceExhausted "no free passive port in MIN-MAX on
   // ADDRESS ...". Any other error (e.g. EADDRNOTAVAIL, EACCES) is returned
-  // at once: "cannot bind passive listener to ADDRESS:PORT: ...".
+  // at once: "cannot bind passive listener to ADDRESS:PORT: ...". When
+  // `bound` is given it receives the listening endpoint.
   absl::StatusOr<tcp::acceptor> Listen(const boost::asio::any_io_executor& executor,
-                                       const boost::asio::ip::address& address, int buffer_size);
+                                       const boost::asio::ip::address& address, int buffer_size,
+                                       tcp::endpoint* bound = nullptr);
 
   // The range ports come from.
   const PortRange& range() const { return range_; }

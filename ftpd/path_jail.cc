@@ -13,6 +13,7 @@
 #include <cassert>
 #include <cstddef>
 #include <cstring>
+#include <random>
 
 #include "absl/strings/cord.h"
 #include "absl/strings/str_format.h"
@@ -189,10 +190,20 @@ absl::Status ToRelative(std::string_view op, std::string_view path,
 void MakeTempName(const char* name, std::array<char, NAME_MAX + 1>* out) {
   static constexpr char kAlphabet[] =
       "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-  unsigned char random[6];
-  arc4random_buf(random, sizeof(random));
+  // Names need only be unlikely to collide (O_EXCL settles collisions), so
+  // a per-thread generator seeded once from the kernel spares a getrandom(2)
+  // per upload.
+  thread_local std::mt19937_64 generator = [] {
+    std::array<std::uint32_t, 4> seed;
+    arc4random_buf(seed.data(), sizeof(seed));
+    std::seed_seq sequence(seed.begin(), seed.end());
+    return std::mt19937_64(sequence);
+  }();
+  uint64_t random = generator();
   char suffix[7];
-  for (int i = 0; i < 6; ++i) suffix[i] = kAlphabet[random[i] % (sizeof(kAlphabet) - 1)];
+  for (int i = 0; i < 6; ++i, random >>= 8) {
+    suffix[i] = kAlphabet[(random & 0xFF) % (sizeof(kAlphabet) - 1)];
+  }
   suffix[6] = '\0';
   const size_t name_length = std::min(std::strlen(name), NAME_MAX - kTempNameOverhead);
   std::snprintf(out->data(), out->size(), ".%.*s.%s.part", static_cast<int>(name_length), name,
@@ -535,9 +546,11 @@ absl::StatusOr<AtomicUpload> PathJail::BeginAtomicUpload(std::string_view path) 
   if (!dir.ok()) return dir.status();
   // Refuse a directory target now rather than after receiving the data.
   struct stat st;
-  if (::fstatat(dir->get(), upload.final_name_.data(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-      S_ISDIR(st.st_mode)) {
-    return MakeError(PathError::kIsADirectory, "upload", path, "is a directory");
+  if (::fstatat(dir->get(), upload.final_name_.data(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    if (S_ISDIR(st.st_mode)) {
+      return MakeError(PathError::kIsADirectory, "upload", path, "is a directory");
+    }
+    upload.target_exists_ = true;
   }
   for (int attempt = 0; attempt < kMaxTempNameAttempts; ++attempt) {
     MakeTempName(upload.final_name_.data(), &upload.temp_name_);
@@ -562,7 +575,8 @@ AtomicUpload::AtomicUpload(AtomicUpload&& other) noexcept
       temp_name_(other.temp_name_),
       final_name_(other.final_name_),
       virtual_path_(std::move(other.virtual_path_)),
-      pending_(std::exchange(other.pending_, false)) {}
+      pending_(std::exchange(other.pending_, false)),
+      target_exists_(other.target_exists_) {}
 
 AtomicUpload& AtomicUpload::operator=(AtomicUpload&& other) noexcept {
   if (this != &other) {
@@ -573,6 +587,7 @@ AtomicUpload& AtomicUpload::operator=(AtomicUpload&& other) noexcept {
     final_name_ = other.final_name_;
     virtual_path_ = std::move(other.virtual_path_);
     pending_ = std::exchange(other.pending_, false);
+    target_exists_ = other.target_exists_;
   }
   return *this;
 }

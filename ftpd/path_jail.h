@@ -281,6 +281,9 @@ class AtomicUpload {
   int fd() const { return file_.get(); }
   // The temporary's name in the target directory, for logs.
   std::string_view temp_name() const { return temp_name_.data(); }
+  // True when something (not a directory) was at the target path when the
+  // upload began: Commit will replace it.
+  bool target_exists() const { return target_exists_; }
 
   // Moves the temporary into place, replacing any file at the target path
   // atomically: readers see the old content or the new, never a mix. With
@@ -311,6 +314,7 @@ class AtomicUpload {
   std::array<char, NAME_MAX + 1> final_name_{};
   std::string virtual_path_;  // for error messages
   bool pending_ = false;      // temporary exists and is ours to remove
+  bool target_exists_ = false;
 };
 
 // Reads a directory's entries with getdents64(2) into one 32 KiB buffer.

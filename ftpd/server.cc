@@ -192,8 +192,7 @@ asio::awaitable<void> Server::AcceptLoop(std::size_t index) {
     tcp::socket socket = std::move(accepted.socket);
     error_code ec;
     socket.set_option(asio::socket_base::out_of_band_inline(true), ec);
-    const tcp::endpoint peer = socket.remote_endpoint(ec);
-    if (ec) continue;
+    const tcp::endpoint peer = accepted.peer;
     if (stats_->sessions() >= static_cast<int64_t>(config_.max_sessions)) {
       stats_->Reject(Rejection::kMaxSessions);
       RefuseConnection(socket, "421 Too many users, try again later.\r\n");
@@ -206,7 +205,7 @@ asio::awaitable<void> Server::AcceptLoop(std::size_t index) {
       continue;
     }
     stats_->SessionStarted();
-    auto session = std::make_shared<Session>(session_context_, std::move(socket));
+    auto session = std::make_shared<Session>(session_context_, std::move(socket), peer);
     asio::co_spawn(context, Session::Serve(std::move(session)),
                    [this, address](std::exception_ptr e) {
                      limiter_->Release(address);

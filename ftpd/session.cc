@@ -107,7 +107,7 @@ struct Session::Transfer {
   std::string listing;
 };
 
-Session::Session(SessionContext& context, tcp::socket socket)
+Session::Session(SessionContext& context, tcp::socket socket, const tcp::endpoint& peer)
     : ctx_(context),
       config_(*context.config),
       socket_(std::move(socket)),
@@ -116,7 +116,7 @@ Session::Session(SessionContext& context, tcp::socket socket)
       data_(socket_.get_executor()),
       transfer_done_(socket_.get_executor()) {
   error_code ignored;
-  peer_ = socket_.remote_endpoint(ignored);
+  peer_ = peer;
   local_ = socket_.local_endpoint(ignored);
   peer_text_ = NormalizeAddress(peer_.address()).to_string();
 }
@@ -943,16 +943,17 @@ void Session::HandleStore(Verb verb, std::string_view argument) {
   transfer->kind = TransferKind::kStor;
   transfer->verb = verb;
   transfer->ascii = type_ == TransferType::kAscii;
-  const bool exists = jail_->Lstat(path_).ok();
-  if (verb == Verb::kStor && exists) {
-    // Replacing (or overwriting part of) a file destroys data: that needs
-    // delete as well as write.
-    if (!account_.PermissionsAt(path_).Has(Permission::kDelete)) {
-      ctx_.stats->Reject(Rejection::kPermission);
-      return Reply(550, "Permission denied: file exists.");
-    }
-  }
+  // Replacing (or overwriting part of) a file destroys data: that needs
+  // delete as well as write.
+  const auto refuse_replace = [&] {
+    ctx_.stats->Reject(Rejection::kPermission);
+    Reply(550, "Permission denied: file exists.");
+  };
   if (verb == Verb::kAppe || (verb == Verb::kStor && offset > 0)) {
+    if (verb == Verb::kStor && jail_->Lstat(path_).ok() &&
+        !account_.PermissionsAt(path_).Has(Permission::kDelete)) {
+      return refuse_replace();
+    }
     absl::StatusOr<PathJail::OpenFile> file = jail_->OpenForWrite(
         path_, verb == Verb::kAppe ? PathJail::WriteMode::kAppend : PathJail::WriteMode::kResume);
     if (!file.ok()) return ReplyPathError(file.status());
@@ -964,17 +965,23 @@ void Session::HandleStore(Verb verb, std::string_view argument) {
     transfer->fd = std::move(file->fd);
     transfer->offset = offset;
   } else {
-    if (verb == Verb::kStou && exists) {
-      // Announce the name CommitUnique will most likely take.
-      for (int i = 1; i < 1000; ++i) {
-        path2_ = absl::StrFormat("%s.%d", path_, i);
-        if (!jail_->Lstat(path2_).ok()) break;
-      }
-    } else {
-      path2_ = path_;
-    }
+    // The upload looks at the target anyway (a directory is refused before
+    // any data moves): its answer saves a lookup of our own.
     absl::StatusOr<AtomicUpload> upload = jail_->BeginAtomicUpload(path_);
     if (!upload.ok()) return ReplyPathError(upload.status());
+    path2_ = path_;
+    if (upload->target_exists()) {
+      if (verb == Verb::kStor && !account_.PermissionsAt(path_).Has(Permission::kDelete)) {
+        return refuse_replace();  // `upload` removes its temporary.
+      }
+      if (verb == Verb::kStou) {
+        // Announce the name CommitUnique will most likely take.
+        for (int i = 1; i < 1000; ++i) {
+          path2_ = absl::StrFormat("%s.%d", path_, i);
+          if (!jail_->Lstat(path2_).ok()) break;
+        }
+      }
+    }
     transfer->upload.emplace(*std::move(upload));
   }
   transfer->path = verb == Verb::kStou ? path2_ : path_;

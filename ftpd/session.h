@@ -74,8 +74,9 @@ class Session {
  public:
   using tcp = boost::asio::ip::tcp;
 
-  // Takes over a connected control socket. Nothing is sent until Serve().
-  Session(SessionContext& context, tcp::socket socket);
+  // Takes over a connected control socket whose client is `peer` (as
+  // accept(2) reported it). Nothing is sent until Serve().
+  Session(SessionContext& context, tcp::socket socket, const tcp::endpoint& peer);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;

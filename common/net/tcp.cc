@@ -169,14 +169,15 @@ tcp::endpoint LocalEndpoint(const tcp::acceptor& acceptor) {
 boost::asio::awaitable<SocketResult> Accept(tcp::acceptor& acceptor,
                                             boost::asio::any_io_executor socket_executor,
                                             SocketOptions options) {
+  tcp::endpoint peer;
   auto [ec, socket] = co_await acceptor.async_accept(
-      socket_executor, boost::asio::as_tuple(boost::asio::use_awaitable));
+      socket_executor, peer, boost::asio::as_tuple(boost::asio::use_awaitable));
   if (!ec) ec = ApplySocketOptions(socket, options);
   if (ec) {
     error_code ignored;
     socket.close(ignored);
   }
-  co_return SocketResult{ec, std::move(socket)};
+  co_return SocketResult{ec, std::move(socket), peer};
 }
 
 boost::asio::awaitable<SocketResult> Connect(std::string host, std::uint16_t port,
@@ -190,7 +191,7 @@ boost::asio::awaitable<SocketResult> Connect(std::string host, std::uint16_t por
 
   tcp::socket socket(executor);
   if (timeout <= Clock::duration::zero()) {
-    co_return SocketResult{make_error_code(Error::timed_out), std::move(socket)};
+    co_return SocketResult{make_error_code(Error::timed_out), std::move(socket), {}};
   }
 
   // Numeric hosts need no resolver round trip.
@@ -207,7 +208,7 @@ boost::asio::awaitable<SocketResult> Connect(std::string host, std::uint16_t por
         co_await resolver.async_resolve(host, std::to_string(port), tcp::resolver::numeric_service,
                                         boost::asio::as_tuple(boost::asio::use_awaitable));
     if (resolve_error) {
-      co_return SocketResult{resolve_deadline.MapError(resolve_error), std::move(socket)};
+      co_return SocketResult{resolve_deadline.MapError(resolve_error), std::move(socket), {}};
     }
     for (const auto& entry : results) endpoints.push_back(entry.endpoint());
   }
@@ -215,6 +216,7 @@ boost::asio::awaitable<SocketResult> Connect(std::string host, std::uint16_t por
   Deadline deadline(executor, socket);
   deadline.ExpiresAt(expiry);
   ec = boost::asio::error::host_not_found;  // If the name has no addresses.
+  tcp::endpoint reached;
   for (const tcp::endpoint& endpoint : endpoints) {
     error_code ignored;
     socket.close(ignored);  // From the previous attempt.
@@ -227,6 +229,7 @@ boost::asio::awaitable<SocketResult> Connect(std::string host, std::uint16_t por
     auto [connect_error] =
         co_await socket.async_connect(endpoint, boost::asio::as_tuple(boost::asio::use_awaitable));
     ec = deadline.MapError(connect_error);
+    if (!ec) reached = endpoint;
     if (!ec || ec == Error::timed_out) break;
   }
   deadline.ExpiresNever();
@@ -234,7 +237,7 @@ boost::asio::awaitable<SocketResult> Connect(std::string host, std::uint16_t por
     error_code ignored;
     socket.close(ignored);
   }
-  co_return SocketResult{ec, std::move(socket)};
+  co_return SocketResult{ec, std::move(socket), reached};
 }
 
 std::string FormatEndpoint(const tcp::endpoint& endpoint) {

@@ -90,6 +90,9 @@ struct SocketResult {
   boost::system::error_code error;
   // Connected on success, closed otherwise.
   boost::asio::ip::tcp::socket socket;
+  // The other end on success: the client Accept() took, the address
+  // Connect() reached (no getpeername(2) needed).
+  boost::asio::ip::tcp::endpoint peer;
 };
 
 // Applies `options` to an open socket. Returns the first error from

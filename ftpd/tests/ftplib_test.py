@@ -347,6 +347,9 @@ class AnonymousTest(unittest.TestCase):
             # Uploads never replace one another, nor are they served back.
             with self.assertRaisesRegex(ftplib.error_perm, "^550"):
                 ftp.storbinary("STOR incoming/drop.txt", io.BytesIO(b"overwrite"))
+            # The refused upload left nothing behind (no temporary file).
+            self.assertEqual(os.listdir(os.path.join(server.root, "pub", "incoming")),
+                             ["drop.txt"])
             with self.assertRaisesRegex(ftplib.error_perm, "^550"):
                 ftp.retrbinary("RETR incoming/drop.txt", lambda b: None)
             ftp.quit()
