@@ -13,6 +13,7 @@
 
 #include "common/net/tcp.h"
 #include "ftpd/limits.h"
+#include "ftpd/passive_listeners.h"
 
 namespace tpslab::ftpd {
 
@@ -56,13 +57,15 @@ absl::StatusOr<DataChannel::tcp::endpoint> DataChannel::Listen(const asio::ip::a
   Cancel();
   active_.reset();
   buffer_size_ = buffer_size;
-  tcp::endpoint bound;
-  absl::StatusOr<tcp::acceptor> acceptor =
-      ports.Listen(executor_, NormalizeAddress(local), buffer_size, &bound);
-  if (!acceptor.ok()) return acceptor.status();
-  listener_ = *std::move(acceptor);
+  absl::StatusOr<PassiveListeners::Lease> lease = PassiveListeners::Of(executor_).Acquire(
+      executor_, NormalizeAddress(local), ports, buffer_size);
+  if (!lease.ok()) return lease.status();
+  listener_ = std::move(lease->acceptor);
+  listener_endpoint_ = lease->endpoint;
+  listener_ports_ = lease->ports;
+  strays_closed_ = lease->strays_closed;
   listening_ = true;
-  return bound;
+  return listener_endpoint_;
 }
 
 void DataChannel::SetActive(const tcp::endpoint& target, const asio::ip::address& local,
@@ -85,6 +88,9 @@ asio::awaitable<error_code> DataChannel::Establish(const asio::ip::address& expe
   options.receive_buffer_size = buffer_size_;
   options.send_buffer_size = buffer_size_;
   if (listening_) {
+    if (stats != nullptr) {
+      for (; strays_closed_ > 0; --strays_closed_) stats->Reject(Rejection::kDataStray);
+    }
     accept_deadline_.ExpiresAfter(timeout);
     const asio::ip::address expected = NormalizeAddress(expected_peer);
     for (;;) {
@@ -108,7 +114,10 @@ asio::awaitable<error_code> DataChannel::Establish(const asio::ip::address& expe
     }
     accept_deadline_.ExpiresNever();
     listening_ = false;
-    listener_.close(ignored);
+    // Nothing is pending on the listener now: the next PASV/EPSV of any
+    // session on this io_context may take it.
+    PassiveListeners::Of(executor_).Release(
+        {std::move(listener_), listener_endpoint_, 0, listener_ports_, buffer_size_});
     net::ApplySocketOptions(socket_, options);
     co_return error_code();
   }

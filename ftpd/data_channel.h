@@ -64,8 +64,10 @@ class DataChannel {
 
   // Opens a passive listener on `local` (the control connection's local
   // address) at the next free port of `ports` (see PassivePorts::Listen),
-  // with data sockets of `buffer_size` (0: kernel default). Replaces any
-  // earlier setup. Returns the listening endpoint.
+  // with data sockets of `buffer_size` (0: kernel default), or reuses an
+  // idle one of this io_context (PassiveListeners), which it hands back
+  // after accepting. Replaces any earlier setup. Returns the listening
+  // endpoint.
   absl::StatusOr<tcp::endpoint> Listen(const boost::asio::ip::address& local, PassivePorts& ports,
                                        int buffer_size);
 
@@ -115,8 +117,11 @@ class DataChannel {
 
  private:
   boost::asio::any_io_executor executor_;
-  tcp::acceptor listener_;
+  tcp::acceptor listener_;  // Leased from PassiveListeners while listening_.
   bool listening_ = false;
+  tcp::endpoint listener_endpoint_;
+  PassivePorts* listener_ports_ = nullptr;
+  int strays_closed_ = 0;  // Queued on the listener before we leased it.
   std::optional<tcp::endpoint> active_;
   boost::asio::ip::address active_local_;
   int buffer_size_ = 0;

@@ -695,7 +695,7 @@ absl::StatusOr<DirectoryReader> PathJail::OpenDirectory(std::string_view path) c
 }
 
 DirectoryReader::DirectoryReader(UniqueFd dir)
-    : dir_(std::move(dir)), buffer_(std::make_unique<char[]>(kBufferSize)) {}
+    : dir_(std::move(dir)), buffer_(std::make_unique_for_overwrite<char[]>(kBufferSize)) {}
 
 absl::StatusOr<bool> DirectoryReader::Next(Entry* entry) {
   while (true) {

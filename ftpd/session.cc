@@ -1162,9 +1162,9 @@ asio::awaitable<bool> Session::DoTransfer(Transfer& t) {
                                 timeout, &pacer, &transfer_bytes_);
     if (r.error) outcome = Outcome::kNetworkError;
   } else if (t.kind == TransferKind::kRetr) {
-    auto buffer = std::make_unique<char[]>(kIoChunk);
+    auto buffer = std::make_unique_for_overwrite<char[]>(kIoChunk);
     std::unique_ptr<char[]> encoded;
-    if (t.ascii) encoded = std::make_unique<char[]>(AsciiEncoder::MaxOutput(kIoChunk));
+    if (t.ascii) encoded = std::make_unique_for_overwrite<char[]>(AsciiEncoder::MaxOutput(kIoChunk));
     AsciiEncoder encoder;
     off_t offset = static_cast<off_t>(t.offset);
     for (;;) {
@@ -1193,9 +1193,9 @@ asio::awaitable<bool> Session::DoTransfer(Transfer& t) {
     }
   } else {  // kStor
     const int fd = t.upload ? t.upload->fd() : t.fd.get();
-    auto buffer = std::make_unique<char[]>(kIoChunk);
+    auto buffer = std::make_unique_for_overwrite<char[]>(kIoChunk);
     std::unique_ptr<char[]> decoded;
-    if (t.ascii) decoded = std::make_unique<char[]>(AsciiDecoder::MaxOutput(kIoChunk));
+    if (t.ascii) decoded = std::make_unique_for_overwrite<char[]>(AsciiDecoder::MaxOutput(kIoChunk));
     AsciiDecoder decoder;
     for (;;) {
       const net::IoResult r =

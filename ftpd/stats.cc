@@ -28,6 +28,8 @@ std::string_view RejectionName(Rejection reason) {
       return "permission";
     case Rejection::kTlsReuse:
       return "tls_session_not_reused";
+    case Rejection::kDataStray:
+      return "data_stray";
   }
   return "unknown";
 }

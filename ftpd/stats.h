@@ -32,8 +32,9 @@ enum class Rejection : uint8_t {
   kPathEscape,        // path leaving the root or an invalid name
   kPermission,        // command denied by the account's permissions
   kTlsReuse,          // PROT P data connection without TLS session reuse
+  kDataStray,         // passive data connection before its port was announced
 };
-inline constexpr int kRejectionCount = 11;
+inline constexpr int kRejectionCount = 12;
 
 // Direction of a transfer (label "direction").
 enum class Direction : uint8_t { kDownload, kUpload };
