@@ -8,16 +8,7 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read_until.hpp>
-#include <boost/asio/streambuf.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -30,12 +21,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "loadgen/scenario.h"
+#include "loadgen/testing/http_test_server.h"
 
 namespace tpslab::loadgen {
 namespace {
 
-namespace asio = boost::asio;
-using asio::ip::tcp;
 using google::protobuf::util::TimeUtil;
 using std::chrono::milliseconds;
 
@@ -44,46 +34,6 @@ int64_t NowNs() {
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
-
-// A keep-alive HTTP server on its own thread: "200 ok" to every request.
-class HttpTarget {
- public:
-  HttpTarget() : acceptor_(context_, tcp::endpoint(asio::ip::address_v4::loopback(), 0)) {
-    asio::co_spawn(context_, Accept(), asio::detached);
-    thread_ = std::thread([this] { context_.run(); });
-  }
-  ~HttpTarget() {
-    context_.stop();
-    thread_.join();
-  }
-  uint16_t port() const { return acceptor_.local_endpoint().port(); }
-
- private:
-  asio::awaitable<void> Accept() {
-    for (;;) {
-      auto [ec, socket] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
-      if (ec) co_return;
-      asio::co_spawn(context_, Serve(std::move(socket)), asio::detached);
-    }
-  }
-  asio::awaitable<void> Serve(tcp::socket socket) {
-    static const std::string kResponse = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
-    asio::streambuf buffer;
-    for (;;) {
-      auto [ec, n] = co_await asio::async_read_until(socket, buffer, "\r\n\r\n",
-                                                     asio::as_tuple(asio::use_awaitable));
-      if (ec) co_return;
-      buffer.consume(n);
-      auto [wec, w] = co_await asio::async_write(socket, asio::buffer(kResponse),
-                                                 asio::as_tuple(asio::use_awaitable));
-      if (wec) co_return;
-    }
-  }
-
-  asio::io_context context_;
-  tcp::acceptor acceptor_;
-  std::thread thread_;
-};
 
 // A coordinator that acknowledges everything, keeps the load intervals, and
 // sends the control messages given to Control() down the open stream.
@@ -249,7 +199,7 @@ v1::CoordinatorMessage StopMessage(const std::string& run_id) {
 }
 
 TEST(AgentTest, RunsItsShareAtTheStartTimeAndStreamsIntervalsWithTheRunId) {
-  HttpTarget target;
+  testing::HttpTestServer target;
   FakeCoordinator coordinator;
   AgentThread agent(coordinator.address());
   ASSERT_TRUE(coordinator.WaitForStream());
@@ -279,7 +229,7 @@ TEST(AgentTest, RunsItsShareAtTheStartTimeAndStreamsIntervalsWithTheRunId) {
 }
 
 TEST(AgentTest, SkipsRunsThatAreOverOrStoppedAndStopsARunningOne) {
-  HttpTarget target;
+  testing::HttpTestServer target;
   FakeCoordinator coordinator;
   AgentThread agent(coordinator.address());
   ASSERT_TRUE(coordinator.WaitForStream());

@@ -3,23 +3,15 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <atomic>
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read_until.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/streambuf.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
 #include <chrono>
 #include <string>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "loadgen/scenario.h"
+#include "loadgen/testing/http_test_server.h"
 
 namespace tpslab::loadgen {
 namespace {
@@ -27,60 +19,7 @@ namespace {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
-// A keep-alive HTTP server on its own thread that answers every request
-// with "200 ok"; request number `stall_at` (1-based, 0 = never) is held for
-// `stall` first, stalling that connection.
-class TestServer {
- public:
-  explicit TestServer(uint64_t stall_at = 0,
-                      std::chrono::milliseconds stall = std::chrono::milliseconds(0))
-      : acceptor_(context_, tcp::endpoint(asio::ip::address_v4::loopback(), 0)),
-        stall_at_(stall_at),
-        stall_(stall) {
-    asio::co_spawn(context_, Accept(), asio::detached);
-    thread_ = std::thread([this] { context_.run(); });
-  }
-  ~TestServer() {
-    context_.stop();
-    thread_.join();
-  }
-  uint16_t port() const { return acceptor_.local_endpoint().port(); }
-  uint64_t requests() const { return requests_.load(); }
-
- private:
-  asio::awaitable<void> Accept() {
-    for (;;) {
-      auto [ec, socket] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
-      if (ec) co_return;
-      asio::co_spawn(context_, Serve(std::move(socket)), asio::detached);
-    }
-  }
-  asio::awaitable<void> Serve(tcp::socket socket) {
-    asio::streambuf buffer;
-    asio::steady_timer timer(context_);
-    static const std::string kResponse = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
-    for (;;) {
-      auto [ec, n] = co_await asio::async_read_until(socket, buffer, "\r\n\r\n",
-                                                     asio::as_tuple(asio::use_awaitable));
-      if (ec) co_return;
-      buffer.consume(n);
-      if (++requests_ == stall_at_) {
-        timer.expires_after(stall_);
-        co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-      }
-      auto [wec, w] = co_await asio::async_write(socket, asio::buffer(kResponse),
-                                                 asio::as_tuple(asio::use_awaitable));
-      if (wec) co_return;
-    }
-  }
-
-  asio::io_context context_;
-  tcp::acceptor acceptor_;
-  uint64_t stall_at_;
-  std::chrono::milliseconds stall_;
-  std::atomic<uint64_t> requests_{0};
-  std::thread thread_;
-};
+using testing::HttpTestServer;
 
 EngineOptions Options(size_t threads) {
   EngineOptions options;
@@ -102,7 +41,7 @@ v1::Scenario OpenScenario(uint16_t port, const std::string& rate, const std::str
 }
 
 TEST(EngineTest, OpenModelAchievesTheTargetRate) {
-  TestServer server;
+  HttpTestServer server;
   Engine engine(OpenScenario(server.port(), "400", "2s", 64), Options(2));
   absl::StatusOr<RunResult> result = engine.Run();
   ASSERT_TRUE(result.ok()) << result.status();
@@ -119,7 +58,7 @@ TEST(EngineTest, StallShowsInCorrectedLatencyOnly) {
   // One connection, 200 arrivals/s for 3 s; request 100 is held for 1 s, so
   // about 200 arrivals queue behind it. Measured from their intended start
   // they waited up to 1 s; measured from when they were sent, they did not.
-  TestServer server(100, std::chrono::milliseconds(1000));
+  HttpTestServer server({.stall_request = 100, .stall = std::chrono::milliseconds(1000)});
   Engine engine(OpenScenario(server.port(), "200", "3s", 1), Options(1));
   absl::StatusOr<RunResult> result = engine.Run();
   ASSERT_TRUE(result.ok()) << result.status();
@@ -134,7 +73,7 @@ TEST(EngineTest, StallShowsInCorrectedLatencyOnly) {
 }
 
 TEST(EngineTest, ClosedModelRunsUsersAndReportsIntervals) {
-  TestServer server;
+  HttpTestServer server;
   absl::StatusOr<v1::Scenario> s = ParseScenario(
       absl::StrCat("interval: 100ms\n", "targets: [{url: 'http://127.0.0.1:", server.port(),
                    "/'}]\n", "transactions: [{name: get, steps: [{http: /}, {think: 5ms}]}]\n",
@@ -164,7 +103,7 @@ TEST(EngineTest, IntervalInWhichTheLoadEndsCountsTheUsersThatWereBusy) {
   // Users think 50 ms per iteration, so when the load ends most of them are
   // mid-think and drain one by one: the interval that contains the end of
   // the load still reports the 3 users that were active until then.
-  TestServer server;
+  HttpTestServer server;
   absl::StatusOr<v1::Scenario> s = ParseScenario(
       absl::StrCat("interval: 250ms\n", "targets: [{url: 'http://127.0.0.1:", server.port(),
                    "/'}]\n", "transactions: [{name: get, steps: [{http: /}, {think: 50ms}]}]\n",
@@ -185,7 +124,7 @@ TEST(EngineTest, IntervalInWhichTheLoadEndsCountsTheUsersThatWereBusy) {
 }
 
 TEST(EngineTest, ClosedModelRunsOnlyItsShareOfTheUsers) {
-  TestServer server;
+  HttpTestServer server;
   absl::StatusOr<v1::Scenario> s = ParseScenario(
       absl::StrCat("interval: 100ms\n", "targets: [{url: 'http://127.0.0.1:", server.port(),
                    "/'}]\n", "transactions: [{name: get, steps: [{http: /}, {think: 5ms}]}]\n",
@@ -207,7 +146,7 @@ TEST(EngineTest, ClosedModelRunsOnlyItsShareOfTheUsers) {
 }
 
 TEST(EngineTest, StopEndsTheRunEarlyWithResults) {
-  TestServer server;
+  HttpTestServer server;
   absl::StatusOr<v1::Scenario> s =
       ParseScenario(absl::StrCat("targets: [{url: 'http://127.0.0.1:", server.port(), "/'}]\n",
                                  "transactions: [{name: get, steps: [{http: /}, {think: 1s}]}]\n",

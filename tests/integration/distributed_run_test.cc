@@ -18,16 +18,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read_until.hpp>
-#include <boost/asio/streambuf.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -43,12 +33,11 @@
 
 #include "analyzer/coordinator_service.h"
 #include "analyzer/run_store.h"
+#include "loadgen/testing/http_test_server.h"
 
 namespace tpslab {
 namespace {
 
-namespace asio = boost::asio;
-using asio::ip::tcp;
 using google::protobuf::util::TimeUtil;
 using std::chrono::milliseconds;
 
@@ -71,49 +60,6 @@ std::string ReadFile(const std::string& path) {
   text << in.rdbuf();
   return text.str();
 }
-
-// A keep-alive HTTP server on its own thread: "200 ok" to every request.
-class HttpTarget {
- public:
-  HttpTarget() : acceptor_(context_, tcp::endpoint(asio::ip::address_v4::loopback(), 0)) {
-    asio::co_spawn(context_, Accept(), asio::detached);
-    thread_ = std::thread([this] { context_.run(); });
-  }
-  ~HttpTarget() {
-    context_.stop();
-    thread_.join();
-  }
-  uint16_t port() const { return acceptor_.local_endpoint().port(); }
-  uint64_t requests() const { return requests_.load(); }
-
- private:
-  asio::awaitable<void> Accept() {
-    for (;;) {
-      auto [ec, socket] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
-      if (ec) co_return;
-      asio::co_spawn(context_, Serve(std::move(socket)), asio::detached);
-    }
-  }
-  asio::awaitable<void> Serve(tcp::socket socket) {
-    static const std::string kResponse = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
-    asio::streambuf buffer;
-    for (;;) {
-      auto [ec, n] = co_await asio::async_read_until(socket, buffer, "\r\n\r\n",
-                                                     asio::as_tuple(asio::use_awaitable));
-      if (ec) co_return;
-      buffer.consume(n);
-      ++requests_;
-      auto [wec, w] = co_await asio::async_write(socket, asio::buffer(kResponse),
-                                                 asio::as_tuple(asio::use_awaitable));
-      if (wec) co_return;
-    }
-  }
-
-  asio::io_context context_;
-  tcp::acceptor acceptor_;
-  std::atomic<uint64_t> requests_{0};
-  std::thread thread_;
-};
 
 // `loadgen agent` as a child process, its stderr in a file.
 class AgentProcess {
@@ -262,7 +208,7 @@ TEST(DistributedRunTest, TwoAgentsShareAClosedRunOfFiveUsers) {
   Coordinator coordinator("distributed");
   analyzer::CoordinatorService& service = coordinator.service();
   analyzer::RunStore* store = &coordinator.store();
-  HttpTarget target;
+  loadgen::testing::HttpTestServer target;
   AgentProcess first(coordinator.address(), "agent-1");
   AgentProcess second(coordinator.address(), "agent-2");
   ASSERT_TRUE(coordinator.WaitForAgents(2)) << "agent-1:\n"
@@ -339,7 +285,7 @@ TEST(DistributedRunTest, TwoAgentsShareAClosedRunOfFiveUsers) {
 TEST(DistributedRunTest, AgentsObeyStopRunTakeTheNextRunAndFlushOnSigterm) {
   Coordinator coordinator("stop");
   analyzer::CoordinatorService& service = coordinator.service();
-  HttpTarget target;
+  loadgen::testing::HttpTestServer target;
   AgentProcess first(coordinator.address(), "agent-a");
   AgentProcess second(coordinator.address(), "agent-b");
   ASSERT_TRUE(coordinator.WaitForAgents(2)) << "agent-a:\n"
