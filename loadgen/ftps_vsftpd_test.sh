@@ -50,7 +50,7 @@ for step in connect login cwd upload upload_pasv upload_eprt upload_port downloa
   check_json "${TMP}/all.json" "s['steps']['transfer/${step}']['count'] == s['transactions']['transfer']['count']"
 done
 check_json "${TMP}/all.json" 's["steps"]["transfer/download"]["bytes_received"] == 102400 * s["transactions"]["transfer"]["count"]'
-ls "${TMP}/root/upload" | grep -q '^o-' || fail "no PORT upload on the server"
+compgen -G "${TMP}/root/upload/o-*" >/dev/null || fail "no PORT upload on the server"
 
 echo "== plain FTP is refused (force_anon_logins_ssl), as an unexpected reply"
 cat > "${TMP}/plain.yaml" <<YAML
