@@ -10,6 +10,7 @@
 // the long option name without dashes); see ServerConfig for the defaults.
 #include <grp.h>
 #include <pwd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -54,6 +55,27 @@ absl::Status DropPrivileges(const std::string& user) {
   return absl::OkStatus();
 }
 
+// A session holds up to four descriptors (control and data connections, its
+// home directory, an open file), idle ones two. Raises the soft limit on
+// open files to the hard one, as servers meant for many connections do, and
+// warns when even that is short of two per allowed session.
+void RaiseOpenFileLimit(const ServerConfig& config) {
+  struct rlimit limit;
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < limit.rlim_max) {
+    const rlim_t soft = limit.rlim_cur;
+    limit.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) limit.rlim_cur = soft;
+  }
+  const uint64_t wanted = 2 * static_cast<uint64_t>(config.max_sessions) + 64;
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < wanted) {
+    spdlog::warn(
+        "open files limit {} is below the {} that --max-sessions {} may need (two per idle "
+        "session); raise it (ulimit -Hn, LimitNOFILE=) or lower --max-sessions",
+        limit.rlim_cur, wanted, config.max_sessions);
+  }
+}
+
 int Serve(ServerConfig& config, const parse::Endpoint& listen, const parse::Endpoint& admin,
           bool admin_given, const std::string& passive_ports) {
   config.listen_host = listen.host.empty() ? "0.0.0.0" : listen.host;
@@ -77,6 +99,7 @@ int Serve(ServerConfig& config, const parse::Endpoint& listen, const parse::Endp
     std::cerr << "ftpd: error: --root is required\nRun 'ftpd --help' for usage.\n";
     return app::kExitUsage;
   }
+  RaiseOpenFileLimit(config);
   absl::StatusOr<std::unique_ptr<Server>> server = Server::Create(config);
   if (!server.ok()) {
     spdlog::error("{}", server.status().ToString());

@@ -91,6 +91,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& confi
   absl::StatusOr<PathJail> jail = PathJail::Open(config.root, jail_options);
   if (!jail.ok()) return jail.status();
   server->root_jail_.emplace(*std::move(jail));
+  server->home_jails_.emplace(*server->root_jail_);
 
   if (!config.users_file.empty()) {
     absl::StatusOr<UsersFile> users = UsersFile::Load(config.users_file);
@@ -135,6 +136,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& confi
   SessionContext& ctx = server->session_context_;
   ctx.config = &server->config_;
   ctx.root_jail = &*server->root_jail_;
+  ctx.home_jails = &*server->home_jails_;
   ctx.users = server->users_ ? &*server->users_ : nullptr;
   ctx.verifier = server->verifier_.get();
   ctx.dummy_hash = std::move(dummy_hash);

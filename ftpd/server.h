@@ -25,6 +25,7 @@
 #include "common/metrics/registry.h"
 #include "common/net/io_context_pool.h"
 #include "ftpd/config.h"
+#include "ftpd/home_jails.h"
 #include "ftpd/limits.h"
 #include "ftpd/passive_ports.h"
 #include "ftpd/path_jail.h"
@@ -68,6 +69,7 @@ class Server {
   metrics::Registry registry_;
   std::unique_ptr<Stats> stats_;
   std::optional<PathJail> root_jail_;
+  std::optional<HomeJails> home_jails_;  // Beneath root_jail_.
   std::optional<UsersFile> users_;
   std::unique_ptr<PasswordVerifier> verifier_;
   std::unique_ptr<boost::asio::ssl::context> tls_;

@@ -529,14 +529,14 @@ asio::awaitable<bool> Session::HandlePass(std::string_view password) {
     if (ok) account = entry->ToAccount();
   }
   if (ok) {
-    absl::StatusOr<PathJail> jail = ctx_.root_jail->OpenSubJail(account.root);
+    absl::StatusOr<std::shared_ptr<const PathJail>> jail = ctx_.home_jails->Open(account.root);
     if (!jail.ok()) {
       spdlog::warn("{}: home {} of user {} unavailable: {}", peer_text_, account.root, account.name,
                    jail.status().ToString());
       Reply(530, "Home directory unavailable.");
       co_return true;
     }
-    jail_.emplace(*std::move(jail));
+    jail_ = *std::move(jail);
     account_ = std::move(account);
     logged_in_ = true;
     cwd_ = "/";
@@ -1164,7 +1164,8 @@ asio::awaitable<bool> Session::DoTransfer(Transfer& t) {
   } else if (t.kind == TransferKind::kRetr) {
     auto buffer = std::make_unique_for_overwrite<char[]>(kIoChunk);
     std::unique_ptr<char[]> encoded;
-    if (t.ascii) encoded = std::make_unique_for_overwrite<char[]>(AsciiEncoder::MaxOutput(kIoChunk));
+    if (t.ascii)
+      encoded = std::make_unique_for_overwrite<char[]>(AsciiEncoder::MaxOutput(kIoChunk));
     AsciiEncoder encoder;
     off_t offset = static_cast<off_t>(t.offset);
     for (;;) {
@@ -1195,7 +1196,8 @@ asio::awaitable<bool> Session::DoTransfer(Transfer& t) {
     const int fd = t.upload ? t.upload->fd() : t.fd.get();
     auto buffer = std::make_unique_for_overwrite<char[]>(kIoChunk);
     std::unique_ptr<char[]> decoded;
-    if (t.ascii) decoded = std::make_unique_for_overwrite<char[]>(AsciiDecoder::MaxOutput(kIoChunk));
+    if (t.ascii)
+      decoded = std::make_unique_for_overwrite<char[]>(AsciiDecoder::MaxOutput(kIoChunk));
     AsciiDecoder decoder;
     for (;;) {
       const net::IoResult r =

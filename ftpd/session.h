@@ -37,6 +37,7 @@
 #include "ftpd/command.h"
 #include "ftpd/config.h"
 #include "ftpd/data_channel.h"
+#include "ftpd/home_jails.h"
 #include "ftpd/limits.h"
 #include "ftpd/passive_ports.h"
 #include "ftpd/path_jail.h"
@@ -52,6 +53,8 @@ struct SessionContext {
   const ServerConfig* config = nullptr;
   // The server root; users' homes are sub-jails of it.
   const PathJail* root_jail = nullptr;
+  // Home jails shared by the sessions of one home (opened beneath root_jail).
+  HomeJails* home_jails = nullptr;
   // Null when no users file was given: only anonymous logins work.
   const UsersFile* users = nullptr;
   PasswordVerifier* verifier = nullptr;
@@ -165,7 +168,7 @@ class Session {
   bool user_given_ = false;
   bool logged_in_ = false;
   Account account_;
-  std::optional<PathJail> jail_;
+  std::shared_ptr<const PathJail> jail_;  // The home; shared (HomeJails).
   unsigned failed_logins_ = 0;
 
   // Session state.
