@@ -198,8 +198,8 @@ void ProcessCollector::Resolve(Watch& watch, const std::vector<ProcessEntry>& pr
   watch.members = std::move(members);
 }
 
-bool ProcessCollector::ReadMember(Member& member, tpslab::v1::ProcessSample& sample,
-                                  std::string& error) {
+bool ProcessCollector::ReadMember(Member& member, bool with_reaped_children,
+                                  tpslab::v1::ProcessSample& sample, std::string& error) {
   absl::StatusOr<std::string_view> text = member.stat.Read();
   if (!text.ok()) {
     error = std::string(text.status().message());
@@ -215,10 +215,14 @@ bool ProcessCollector::ReadMember(Member& member, tpslab::v1::ProcessSample& sam
     return false;
   }
   const double hz = static_cast<double>(options_.user_hz);
-  sample.set_cpu_user_seconds(sample.cpu_user_seconds() +
-                              static_cast<double>(stat->utime_ticks) / hz);
-  sample.set_cpu_system_seconds(sample.cpu_system_seconds() +
-                                static_cast<double>(stat->stime_ticks) / hz);
+  uint64_t user = stat->utime_ticks;
+  uint64_t system = stat->stime_ticks;
+  if (with_reaped_children) {
+    user += stat->cutime_ticks;
+    system += stat->cstime_ticks;
+  }
+  sample.set_cpu_user_seconds(sample.cpu_user_seconds() + static_cast<double>(user) / hz);
+  sample.set_cpu_system_seconds(sample.cpu_system_seconds() + static_cast<double>(system) / hz);
   sample.set_rss_bytes(sample.rss_bytes() +
                        static_cast<uint64_t>(std::max<int64_t>(stat->rss_pages, 0)) *
                            static_cast<uint64_t>(options_.page_size));
@@ -288,7 +292,7 @@ void ProcessCollector::Collect(std::vector<tpslab::v1::ProcessSample>& samples) 
     uint32_t alive = 0;
     for (auto& member : watch.members) {
       std::string error;
-      if (ReadMember(*member, sample, error)) {
+      if (ReadMember(*member, dynamic, sample, error)) {
         if (alive == 0) sample.set_pid(member->pid);
         ++alive;
       } else {

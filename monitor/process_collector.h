@@ -13,6 +13,13 @@
 // exited (so a restarted server is followed under its new pid) and every
 // `rescan_every` collections (new children, new matches). A process that is
 // gone gives a sample with alive = false and counts an error; nothing throws.
+//
+// CPU time of a group (a name, a pattern or "+children") includes what its
+// members' reaped children used (cutime/cstime), so a server that forks a
+// short-lived process per session - shorter than the interval, never seen
+// alive - is charged for it when the parent waits for it, and the group's
+// counter does not fall when a member exits. A single pid counts only its
+// own CPU.
 #ifndef TPSLAB_MONITOR_PROCESS_COLLECTOR_H_
 #define TPSLAB_MONITOR_PROCESS_COLLECTOR_H_
 
@@ -127,9 +134,11 @@ class ProcessCollector {
 
   void Resolve(Watch& watch, const std::vector<ProcessEntry>& processes);
   bool Matches(const ProcessSelector& selector, const ProcessEntry& entry);
-  // Reads one member into `sample` (adding to its sums). False when the
+  // Reads one member into `sample` (adding to its sums), its CPU with that
+  // of its reaped children when `with_reaped_children`. False when the
   // process is gone or its start time changed (pid reused).
-  bool ReadMember(Member& member, tpslab::v1::ProcessSample& sample, std::string& error);
+  bool ReadMember(Member& member, bool with_reaped_children, tpslab::v1::ProcessSample& sample,
+                  std::string& error);
 
   std::vector<Watch> watches_;
   std::vector<ProcessSelector> selectors_;

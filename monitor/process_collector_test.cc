@@ -11,8 +11,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <thread>
+
+#include "absl/status/statusor.h"
+#include "monitor/process_parsers.h"
 
 namespace tpslab::monitor {
 namespace {
@@ -152,6 +156,43 @@ TEST(ProcessCollectorTest, PatternWithChildren) {
   for (const ProcessEntry& e : all) {
     if (e.ppid == shell) kill(e.pid, SIGKILL);
   }
+  Stop(shell);
+}
+
+// Reads the CPU seconds (own + reaped children) of `pid` from /proc.
+double CpuWithReapedChildren(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  absl::StatusOr<PidStat> stat = ParsePidStat(text);
+  if (!stat.ok()) return -1;
+  return static_cast<double>(stat->utime_ticks + stat->stime_ticks + stat->cutime_ticks +
+                             stat->cstime_ticks) /
+         static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+TEST(ProcessCollectorTest, AGroupIsChargedForChildrenThatCameAndWent) {
+  // The shell runs a CPU-bound child to its end and reaps it; whether or not
+  // a collection saw that child alive, its CPU stays the group's.
+  pid_t shell = Spawn({"/bin/sh", "-c",
+                       "/bin/sh -c 'i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done'; "
+                       "sleep 30 & wait # tpslab-marker-7782"});
+  ProcessCollector group({*ParseProcessSelector("tpslab-marker-7782", true)},
+                         {.rescan_every = 1000});
+  ProcessCollector alone({PidSelector(shell)}, {});
+  std::vector<tpslab::v1::ProcessSample> samples;
+  group.Collect(samples);
+  double reaped = 0;
+  for (int i = 0; i < 3000 && reaped < 0.05; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    reaped = CpuWithReapedChildren(shell);
+  }
+  ASSERT_GE(reaped, 0.05) << "the busy child did not finish";
+  group.Collect(samples);
+  ASSERT_TRUE(samples[0].alive());
+  EXPECT_GE(samples[0].cpu_user_seconds() + samples[0].cpu_system_seconds(), reaped);
+  // A single pid is charged only for itself.
+  alone.Collect(samples);
+  EXPECT_LT(samples[0].cpu_user_seconds() + samples[0].cpu_system_seconds(), reaped);
   Stop(shell);
 }
 

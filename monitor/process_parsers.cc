@@ -1,5 +1,7 @@
 #include "monitor/process_parsers.h"
 
+#include <algorithm>
+
 #include "absl/status/status.h"
 #include "monitor/text_fields.h"
 
@@ -58,6 +60,12 @@ absl::StatusOr<PidStat> ParsePidStat(std::string_view text) {
         break;
       case 15:
         stat.stime_ticks = static_cast<uint64_t>(*value);
+        break;
+      case 16:
+        stat.cutime_ticks = static_cast<uint64_t>(std::max<int64_t>(*value, 0));
+        break;
+      case 17:
+        stat.cstime_ticks = static_cast<uint64_t>(std::max<int64_t>(*value, 0));
         break;
       case 20:
         stat.num_threads = *value;

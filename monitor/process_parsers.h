@@ -27,6 +27,9 @@ struct PidStat {
   uint64_t major_faults = 0;
   uint64_t utime_ticks = 0;  // user CPU, in USER_HZ ticks
   uint64_t stime_ticks = 0;  // system CPU, in USER_HZ ticks
+  // CPU of waited-for (reaped) children, in USER_HZ ticks.
+  uint64_t cutime_ticks = 0;
+  uint64_t cstime_ticks = 0;
   int64_t num_threads = 0;
   uint64_t start_time_ticks = 0;  // since boot; with pid, identifies a process
   uint64_t vsize_bytes = 0;
