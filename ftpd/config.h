@@ -64,6 +64,9 @@ struct ServerConfig {
   std::chrono::nanoseconds data_timeout = std::chrono::seconds(30);
   // Bytes per second of each session's transfers. Default 0: unlimited.
   uint64_t bandwidth_limit = 0;
+  // Bytes per second shared by all transfers of one user's sessions (all
+  // anonymous sessions are one user). Default 0: unlimited.
+  uint64_t user_bandwidth_limit = 0;
   // Passive data ports, inclusive (--passive-ports MIN-MAX). ftpd hands
   // them out in turn and binds each itself (passive_ports.h). Default 0-0:
   // the kernel's ephemeral range (net.ipv4.ip_local_port_range, usually

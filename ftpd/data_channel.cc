@@ -28,18 +28,26 @@ constexpr uint64_t kYieldEvery = 4 * 1024 * 1024;
 }  // namespace
 
 std::size_t Pacer::ChunkLimit(std::size_t wanted) const {
-  if (rate_ == 0) return wanted;
-  return std::max<std::size_t>(1, std::min<uint64_t>(wanted, std::max<uint64_t>(rate_ / 10, 1)));
+  uint64_t rate = rate_;
+  if (shared_ && (rate == 0 || shared_->bytes_per_second() < rate)) {
+    rate = shared_->bytes_per_second();
+  }
+  if (rate == 0) return wanted;
+  return std::max<std::size_t>(1, std::min<uint64_t>(wanted, std::max<uint64_t>(rate / 10, 1)));
 }
 
 asio::awaitable<void> Pacer::Account(std::size_t bytes) {
   bytes_ += bytes;
-  if (rate_ == 0) co_return;
-  const auto due =
-      start_ +
-      std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-          std::chrono::duration<double>(static_cast<double>(bytes_) / static_cast<double>(rate_)));
-  if (due <= std::chrono::steady_clock::now()) co_return;
+  if (rate_ == 0 && !shared_) co_return;
+  const auto now = std::chrono::steady_clock::now();
+  auto due = now;
+  if (rate_ != 0) {
+    due = start_ + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                       std::chrono::duration<double>(static_cast<double>(bytes_) /
+                                                     static_cast<double>(rate_)));
+  }
+  if (shared_) due = std::max(due, shared_->Reserve(bytes, now));
+  if (due <= now) co_return;
   asio::steady_timer timer(co_await asio::this_coro::executor, due);
   co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
 }

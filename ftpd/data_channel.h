@@ -31,24 +31,30 @@
 #include "absl/status/statusor.h"
 #include "common/net/deadline.h"
 #include "ftpd/passive_ports.h"
+#include "ftpd/shared_rate.h"
 #include "ftpd/stats.h"
 
 namespace tpslab::ftpd {
 
-// Paces a transfer to a byte rate (a token bucket whose burst is one chunk).
+// Paces a transfer to a byte rate (a token bucket whose burst is one chunk),
+// and to a rate it shares with other transfers (SharedRate) when given one.
 class Pacer {
  public:
-  // `bytes_per_second` 0: no limit.
-  explicit Pacer(uint64_t bytes_per_second)
-      : rate_(bytes_per_second), start_(std::chrono::steady_clock::now()) {}
-  // The largest chunk to move next (64 KiB, or less at low rates).
+  // `bytes_per_second` 0: no limit of its own; `shared` null: none shared.
+  explicit Pacer(uint64_t bytes_per_second, std::shared_ptr<SharedRate> shared = nullptr)
+      : rate_(bytes_per_second),
+        shared_(std::move(shared)),
+        start_(std::chrono::steady_clock::now()) {}
+  // The largest chunk to move next (`wanted`, or a tenth of a second's worth
+  // at a lower rate).
   std::size_t ChunkLimit(std::size_t wanted) const;
-  // Counts `bytes` moved and waits, if the transfer is ahead of the rate,
+  // Counts `bytes` moved and waits, if the transfer is ahead of either rate,
   // until it is not.
   boost::asio::awaitable<void> Account(std::size_t bytes);
 
  private:
   const uint64_t rate_;
+  const std::shared_ptr<SharedRate> shared_;
   const std::chrono::steady_clock::time_point start_;
   uint64_t bytes_ = 0;
 };

@@ -193,6 +193,8 @@ int main(int argc, char** argv) {
                    "Time to open a data connection, and the longest stall of a transfer");
   app::AddSize(root, "--bandwidth-limit", config.bandwidth_limit,
                "Bytes per second per session (0: unlimited)");
+  app::AddSize(root, "--user-bandwidth-limit", config.user_bandwidth_limit,
+               "Bytes per second shared by all sessions of one user (0: unlimited)");
   root.add_option("--passive-ports", passive_ports,
                   "Passive port range MIN-MAX (default: the kernel's ephemeral range)");
   app::AddSize(root, "--data-buffer-size", data_buffer_size,

@@ -92,6 +92,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& confi
   if (!jail.ok()) return jail.status();
   server->root_jail_.emplace(*std::move(jail));
   server->home_jails_.emplace(*server->root_jail_);
+  if (config.user_bandwidth_limit > 0) server->user_rates_.emplace(config.user_bandwidth_limit);
 
   if (!config.users_file.empty()) {
     absl::StatusOr<UsersFile> users = UsersFile::Load(config.users_file);
@@ -137,6 +138,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& confi
   ctx.config = &server->config_;
   ctx.root_jail = &*server->root_jail_;
   ctx.home_jails = &*server->home_jails_;
+  ctx.user_rates = server->user_rates_ ? &*server->user_rates_ : nullptr;
   ctx.users = server->users_ ? &*server->users_ : nullptr;
   ctx.verifier = server->verifier_.get();
   ctx.dummy_hash = std::move(dummy_hash);

@@ -30,6 +30,7 @@
 #include "ftpd/passive_ports.h"
 #include "ftpd/path_jail.h"
 #include "ftpd/session.h"
+#include "ftpd/shared_rate.h"
 #include "ftpd/stats.h"
 #include "ftpd/users.h"
 #include "ftpd/xferlog.h"
@@ -70,6 +71,7 @@ class Server {
   std::unique_ptr<Stats> stats_;
   std::optional<PathJail> root_jail_;
   std::optional<HomeJails> home_jails_;  // Beneath root_jail_.
+  std::optional<UserRates> user_rates_;  // With --user-bandwidth-limit.
   std::optional<UsersFile> users_;
   std::unique_ptr<PasswordVerifier> verifier_;
   std::unique_ptr<boost::asio::ssl::context> tls_;

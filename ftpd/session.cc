@@ -538,6 +538,7 @@ asio::awaitable<bool> Session::HandlePass(std::string_view password) {
     }
     jail_ = *std::move(jail);
     account_ = std::move(account);
+    if (ctx_.user_rates != nullptr) user_rate_ = ctx_.user_rates->For(account_.name);
     logged_in_ = true;
     cwd_ = "/";
     failed_logins_ = 0;
@@ -571,6 +572,7 @@ void Session::Logout() {
   logged_in_ = false;
   account_ = Account();
   jail_.reset();
+  user_rate_.reset();
   cwd_ = "/";
   type_ = TransferType::kAscii;
   rest_ = 0;
@@ -1151,7 +1153,7 @@ asio::awaitable<bool> Session::DoTransfer(Transfer& t) {
 
   enum class Outcome { kOk, kNetworkError, kLocalError };
   Outcome outcome = Outcome::kOk;
-  Pacer pacer(config_.bandwidth_limit);
+  Pacer pacer(config_.bandwidth_limit, user_rate_);
   if (t.kind == TransferKind::kList) {
     const net::IoResult r = co_await data_.Write(asio::buffer(t.listing), timeout);
     transfer_bytes_ = r.bytes;

@@ -41,6 +41,7 @@
 #include "ftpd/limits.h"
 #include "ftpd/passive_ports.h"
 #include "ftpd/path_jail.h"
+#include "ftpd/shared_rate.h"
 #include "ftpd/stats.h"
 #include "ftpd/users.h"
 #include "ftpd/xferlog.h"
@@ -55,6 +56,8 @@ struct SessionContext {
   const PathJail* root_jail = nullptr;
   // Home jails shared by the sessions of one home (opened beneath root_jail).
   HomeJails* home_jails = nullptr;
+  // Per-user shared transfer rates; null without --user-bandwidth-limit.
+  UserRates* user_rates = nullptr;
   // Null when no users file was given: only anonymous logins work.
   const UsersFile* users = nullptr;
   PasswordVerifier* verifier = nullptr;
@@ -168,7 +171,8 @@ class Session {
   bool user_given_ = false;
   bool logged_in_ = false;
   Account account_;
-  std::shared_ptr<const PathJail> jail_;  // The home; shared (HomeJails).
+  std::shared_ptr<const PathJail> jail_;   // The home; shared (HomeJails).
+  std::shared_ptr<SharedRate> user_rate_;  // Shared with the user's sessions.
   unsigned failed_logins_ = 0;
 
   // Session state.

@@ -359,6 +359,30 @@ class LimitsTest(unittest.TestCase):
             a.close()
             b.close()
 
+    def test_user_bandwidth_is_shared_by_the_users_sessions(self):
+        size = 300 * 1024
+        with FtpdServer(FTPD, extra_args=["--user-bandwidth-limit", "200KiB"]) as server:
+            with open(os.path.join(server.home(), "shared.bin"), "wb") as f:
+                f.write(os.urandom(size))
+
+            def download(_):
+                ftp = ftplib.FTP()
+                ftp.connect(server.host, server.port, timeout=30)
+                ftp.login("alice", "secret")
+                out = io.BytesIO()
+                ftp.retrbinary("RETR shared.bin", out.write)
+                ftp.quit()
+                return len(out.getvalue())
+
+            start = time.monotonic()
+            with concurrent.futures.ThreadPoolExecutor(2) as pool:
+                sizes = list(pool.map(download, range(2)))
+            elapsed = time.monotonic() - start
+            self.assertEqual(sizes, [size, size])
+            # 600 KiB at 200 KiB/s between them: about 3 s (less a 0.1 s
+            # burst), where each session alone at that rate would take 1.5 s.
+            self.assertGreater(elapsed, 2.5)
+
     def test_max_sessions_and_data_timeout(self):
         with FtpdServer(FTPD, extra_args=["--max-sessions", "1", "--data-timeout", "1s"]) as server:
             with open(os.path.join(server.home(), "f.txt"), "wb") as f:
