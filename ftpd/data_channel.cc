@@ -126,7 +126,8 @@ asio::awaitable<error_code> DataChannel::Establish(const asio::ip::address& expe
     // session on this io_context may take it.
     PassiveListeners::Of(executor_).Release(
         {std::move(listener_), listener_endpoint_, 0, listener_ports_, buffer_size_});
-    net::ApplySocketOptions(socket_, options);
+    // TCP_NODELAY and the buffer sizes came with the listener (see
+    // PassivePorts::Listen): accepted sockets inherit them.
     co_return error_code();
   }
   if (!active_) co_return make_error_code(asio::error::not_connected);

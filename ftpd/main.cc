@@ -55,10 +55,11 @@ absl::Status DropPrivileges(const std::string& user) {
   return absl::OkStatus();
 }
 
-// A session holds up to four descriptors (control and data connections, its
-// home directory, an open file), idle ones two. Raises the soft limit on
-// open files to the hard one, as servers meant for many connections do, and
-// warns when even that is short of two per allowed session.
+// An idle session holds one descriptor (its control connection; sessions of
+// one home share its directory), a transfer two more (data connection or
+// listener, file). Raises the soft limit on open files to the hard one, as
+// servers meant for many connections do, and warns when even that is short
+// of one per allowed session.
 void RaiseOpenFileLimit(const ServerConfig& config) {
   struct rlimit limit;
   if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
@@ -67,11 +68,12 @@ void RaiseOpenFileLimit(const ServerConfig& config) {
     limit.rlim_cur = limit.rlim_max;
     if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) limit.rlim_cur = soft;
   }
-  const uint64_t wanted = 2 * static_cast<uint64_t>(config.max_sessions) + 64;
+  const uint64_t wanted = static_cast<uint64_t>(config.max_sessions) + 64;
   if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < wanted) {
     spdlog::warn(
-        "open files limit {} is below the {} that --max-sessions {} may need (two per idle "
-        "session); raise it (ulimit -Hn, LimitNOFILE=) or lower --max-sessions",
+        "open files limit {} is below the {} that --max-sessions {} needs (one per idle "
+        "session, three during a transfer); raise it (ulimit -Hn, LimitNOFILE=) or lower "
+        "--max-sessions",
         limit.rlim_cur, wanted, config.max_sessions);
   }
 }

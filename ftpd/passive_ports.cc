@@ -43,6 +43,10 @@ error_code OpenListener(PassivePorts::tcp::acceptor& acceptor, const PassivePort
   if (acceptor.open(protocol, ec); ec) return ec;
   *step = "set SO_REUSEADDR for";
   if (acceptor.set_option(asio::socket_base::reuse_address(true), ec); ec) return ec;
+  // Inherited by the data connection: the last segment of a file (and TLS
+  // close_notify) goes out at once instead of waiting on a delayed ACK.
+  *step = "set TCP_NODELAY for";
+  if (acceptor.set_option(PassivePorts::tcp::no_delay(true), ec); ec) return ec;
   if (protocol == PassivePorts::tcp::v6()) {
     *step = "set IPV6_V6ONLY for";
     if (acceptor.set_option(asio::ip::v6_only(true), ec); ec) return ec;

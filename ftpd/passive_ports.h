@@ -80,6 +80,7 @@ class PassivePorts {
 
   // Opens a listener on `address` at the next port of the range, with
   // SO_REUSEADDR (so TIME_WAIT connections on that port do not block it),
+  // TCP_NODELAY (accepted connections inherit it),
   // IPV6_V6ONLY for IPv6 addresses, SO_SNDBUF/SO_RCVBUF of `buffer_size`
   // (0: kernel default) and a small backlog. A port in use (EADDRINUSE)
   // moves on to the next one, for up to min(range size, kMaxAttempts)

@@ -159,6 +159,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& confi
     absl::StatusOr<tcp::acceptor> acceptor =
         net::Listen(server->pool_.context(i).get_executor(), options);
     if (!acceptor.ok()) return acceptor.status();
+    // Accepted sockets inherit these from the listener (Linux copies its
+    // options to every connection it accepts): no setsockopt per session.
+    // SO_OOBINLINE keeps an urgent ABOR in the stream.
+    error_code ec;
+    acceptor->set_option(tcp::no_delay(true), ec);
+    if (!ec) acceptor->set_option(asio::socket_base::out_of_band_inline(true), ec);
+    if (ec) return absl::InternalError("cannot set control socket options: " + ec.message());
     if (i == 0) {
       server->endpoint_ = net::LocalEndpoint(*acceptor);
       options.port = server->endpoint_.port();
@@ -181,10 +188,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& confi
 asio::awaitable<void> Server::AcceptLoop(std::size_t index) {
   tcp::acceptor& acceptor = acceptors_[index];
   asio::io_context& context = pool_.context(index);
-  net::SocketOptions options;
-  options.no_delay = true;
+  // TCP_NODELAY and SO_OOBINLINE come from the listener (see Create).
+  net::SocketOptions inherited;
+  inherited.no_delay = false;
   for (;;) {
-    net::SocketResult accepted = co_await net::Accept(acceptor, context.get_executor(), options);
+    net::SocketResult accepted = co_await net::Accept(acceptor, context.get_executor(), inherited);
     if (!acceptor.is_open() || accepted.error == asio::error::operation_aborted) co_return;
     if (accepted.error) {
       // EMFILE and friends: back off instead of spinning.
@@ -194,8 +202,6 @@ asio::awaitable<void> Server::AcceptLoop(std::size_t index) {
       continue;
     }
     tcp::socket socket = std::move(accepted.socket);
-    error_code ec;
-    socket.set_option(asio::socket_base::out_of_band_inline(true), ec);
     const tcp::endpoint peer = accepted.peer;
     if (stats_->sessions() >= static_cast<int64_t>(config_.max_sessions)) {
       stats_->Reject(Rejection::kMaxSessions);

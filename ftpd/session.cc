@@ -160,6 +160,20 @@ asio::awaitable<bool> Session::Flush() {
   co_return !closed_;
 }
 
+void Session::SendLastRepliesWithFin() {
+  if (closed_ || writing_ || out_.empty()) return;
+  // MSG_MORE holds the data back; shutdown(SHUT_WR) then sends it with the
+  // FIN flag on its last segment.
+  const ssize_t n = ::send(socket_.native_handle(), out_.data(), out_.size(),
+                           MSG_NOSIGNAL | MSG_DONTWAIT | MSG_MORE);
+  if (n <= 0) return;  // Flush() will try (and report) properly.
+  out_.erase(0, static_cast<std::size_t>(n));
+  if (!out_.empty()) return;  // Flush() sends the rest; the FIN follows.
+  error_code ignored;
+  socket_.shutdown(tcp::socket::shutdown_send, ignored);
+  fin_sent_ = !ignored;
+}
+
 void Session::ArmControlDeadline() {
   if (!logged_in_) {
     deadline_.ExpiresAt(prelogin_expiry_);
@@ -203,11 +217,12 @@ asio::awaitable<void> Session::Serve(std::shared_ptr<Session> self) {
     co_await s.WaitForTransfer();
   }
   s.deadline_.ExpiresAfter(kCloseTimeout);
+  if (!s.tls_) s.SendLastRepliesWithFin();
   co_await s.Flush();
   s.deadline_.ExpiresNever();
   s.data_.Cancel();
   error_code ignored;
-  s.socket_.shutdown(tcp::socket::shutdown_both, ignored);
+  if (!s.fin_sent_) s.socket_.shutdown(tcp::socket::shutdown_both, ignored);
   s.socket_.close(ignored);
 }
 

@@ -100,6 +100,10 @@ class Session {
   void ReplyPath(int code, std::string_view path, std::string_view text);
   void ReplyPathError(const absl::Status& status);
   boost::asio::awaitable<bool> Flush();
+  // At the end of a plain session: hands the kernel the pending replies and
+  // the FIN together, so the last reply and the FIN share one segment.
+  // Whatever could not be queued at once is left in out_ for Flush().
+  void SendLastRepliesWithFin();
   void ArmControlDeadline();
 
   // Dispatch; false ends the session.
@@ -158,6 +162,7 @@ class Session {
 
   // Replies not yet written, and the buffer being written.
   std::string out_;
+  bool fin_sent_ = false;  // SendLastRepliesWithFin shut the sending side.
   std::string sending_;
   bool writing_ = false;
   bool closed_ = false;
