@@ -13,7 +13,10 @@ absl::StatusOr<std::shared_ptr<const PathJail>> HomeJails::Open(const std::strin
   auto it = homes_.find(home);
   if (it != homes_.end()) {
     if (std::shared_ptr<const PathJail> jail = it->second.jail.lock()) {
-      // Still the same directory? (The root itself is never replaced.)
+      // The root is the directory the server opened at start, whatever
+      // happens to its path since: nothing to check.
+      if (home == "/") return jail;
+      // Still the same directory?
       absl::StatusOr<struct stat> st = root_.Stat(home);
       if (st.ok() && st->st_dev == it->second.device && st->st_ino == it->second.inode) {
         return jail;
