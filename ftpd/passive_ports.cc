@@ -104,16 +104,65 @@ absl::StatusOr<PortRange> ReadLocalPortRange(const std::string& path) {
   return PortRange{static_cast<uint16_t>(min), static_cast<uint16_t>(max)};
 }
 
-PassivePorts::PassivePorts(PortRange range, uint32_t start) : range_(range), cursor_(start) {}
+absl::StatusOr<std::vector<PortRange>> ParsePortList(std::string_view text) {
+  std::vector<PortRange> ranges;
+  std::string_view list = text;
+  while (!list.empty() && absl::ascii_isspace(static_cast<unsigned char>(list.back()))) {
+    list.remove_suffix(1);
+  }
+  while (!list.empty()) {
+    const std::size_t comma = list.find(',');
+    const std::string_view item = list.substr(0, comma);
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    const std::size_t dash = item.find('-');
+    PortRange range;
+    const bool ok = dash == std::string_view::npos
+                        ? ParsePort(item, &range.min) && ParsePort(item, &range.max)
+                        : ParsePort(item.substr(0, dash), &range.min) &&
+                              ParsePort(item.substr(dash + 1), &range.max) &&
+                              range.min <= range.max;
+    if (!ok || (comma != std::string_view::npos && list.empty())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("expected ports or MIN-MAX ranges separated by commas, got '",
+                       std::string(item), "' in '", std::string(text), "'"));
+    }
+    ranges.push_back(range);
+  }
+  return ranges;
+}
+
+absl::StatusOr<std::vector<PortRange>> ReadReservedPorts(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::ErrnoToStatus(errno, absl::StrCat("cannot read ", path));
+  std::stringstream text;
+  text << in.rdbuf();
+  absl::StatusOr<std::vector<PortRange>> ranges = ParsePortList(text.str());
+  if (!ranges.ok())
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", ranges.status().message()));
+  return ranges;
+}
+
+PassivePorts::PassivePorts(PortRange range, uint32_t start, const std::vector<PortRange>& reserved)
+    : range_(range), reserved_(range.size(), false), cursor_(start) {
+  for (const PortRange& r : reserved) {
+    for (uint32_t port = std::max(r.min, range.min); port <= std::min(r.max, range.max); ++port) {
+      reserved_[port - range.min] = true;
+    }
+  }
+  available_ = static_cast<uint32_t>(std::count(reserved_.begin(), reserved_.end(), false));
+}
 
 absl::StatusOr<PassivePorts::tcp::acceptor> PassivePorts::Listen(
     const asio::any_io_executor& executor, const asio::ip::address& address, int buffer_size,
     tcp::endpoint* bound) {
-  const uint32_t attempts = std::min(range_.size(), kMaxAttempts);
+  const uint32_t attempts = std::min(available_, kMaxAttempts);
   tcp::acceptor acceptor(executor);
-  for (uint32_t attempt = 0; attempt < attempts; ++attempt) {
-    const auto port = static_cast<uint16_t>(
-        range_.min + cursor_.fetch_add(1, std::memory_order_relaxed) % range_.size());
+  uint32_t tried = 0;
+  for (uint32_t visited = 0; visited < range_.size() && tried < attempts; ++visited) {
+    const uint32_t offset = cursor_.fetch_add(1, std::memory_order_relaxed) % range_.size();
+    if (reserved_[offset]) continue;
+    ++tried;
+    const auto port = static_cast<uint16_t>(range_.min + offset);
     const tcp::endpoint endpoint(address, port);
     const char* step = "";
     error_code ec;
@@ -142,7 +191,7 @@ absl::StatusOr<PassivePorts::tcp::acceptor> PassivePorts::Listen(
   }
   return absl::ResourceExhaustedError(
       absl::StrFormat("no free passive port in %s on %s: %d ports tried, all in use",
-                      range_.ToString(), address.to_string(), attempts));
+                      range_.ToString(), address.to_string(), tried));
 }
 
 }  // namespace tpslab::ftpd

@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -53,6 +54,7 @@ inline constexpr PortRange kDefaultPassivePorts{32768, 60999};
 
 // Where Linux publishes its ephemeral port range.
 inline constexpr char kLocalPortRangePath[] = "/proc/sys/net/ipv4/ip_local_port_range";
+inline constexpr char kReservedPortsPath[] = "/proc/sys/net/ipv4/ip_local_reserved_ports";
 
 // Parses "MIN-MAX" as given to --passive-ports: 1024 <= MIN <= MAX <= 65535.
 // InvalidArgument otherwise, quoting the text.
@@ -63,6 +65,15 @@ absl::StatusOr<PortRange> ParsePortRange(std::string_view text);
 // does not hold two ports MIN <= MAX; both messages name the path.
 absl::StatusOr<PortRange> ReadLocalPortRange(const std::string& path = kLocalPortRangePath);
 
+// Parses the kernel's list of reserved ports ("8080,9000-9100", or empty):
+// ports and MIN-MAX ranges separated by commas, optional trailing newline.
+absl::StatusOr<std::vector<PortRange>> ParsePortList(std::string_view text);
+
+// Reads net.ipv4.ip_local_reserved_ports: ports kept for services that bind
+// them by number, which the kernel never hands out as ephemeral ports.
+absl::StatusOr<std::vector<PortRange>> ReadReservedPorts(
+    const std::string& path = kReservedPortsPath);
+
 class PassivePorts {
  public:
   using tcp = boost::asio::ip::tcp;
@@ -72,9 +83,12 @@ class PassivePorts {
   static constexpr uint32_t kMaxAttempts = 64;
 
   // Hands out ports of `range` (valid: 1 <= min <= max), the first being
-  // range.min + start % range.size(). Servers pass a random `start` so that
-  // a restart does not begin on the ports it just left in TIME_WAIT.
-  explicit PassivePorts(PortRange range, uint32_t start = 0);
+  // range.min + start % range.size(), skipping the ports of `reserved` (see
+  // ReadReservedPorts; ranges may reach outside `range`). Servers pass a
+  // random `start` so that a restart does not begin on the ports it just
+  // left in TIME_WAIT.
+  explicit PassivePorts(PortRange range, uint32_t start = 0,
+                        const std::vector<PortRange>& reserved = {});
   PassivePorts(const PassivePorts&) = delete;
   PassivePorts& operator=(const PassivePorts&) = delete;
 
@@ -94,9 +108,13 @@ class PassivePorts {
 
   // The range ports come from.
   const PortRange& range() const { return range_; }
+  // Ports of the range that are not reserved.
+  uint32_t available() const { return available_; }
 
  private:
   const PortRange range_;
+  std::vector<bool> reserved_;  // By offset in the range.
+  uint32_t available_ = 0;
   // Counts ports handed out; the next port is range_.min + cursor_ % size.
   std::atomic<uint32_t> cursor_;
 };

@@ -173,6 +173,44 @@ TEST_F(PassivePortsTest, SkipsAPortInUse) {
   EXPECT_EQ(Take(ports), range.min + 2);
 }
 
+TEST(ParsePortListTest, ReadsTheKernelFormat) {
+  absl::StatusOr<std::vector<PortRange>> ranges = ParsePortList("8080,9000-9100\n");
+  ASSERT_TRUE(ranges.ok()) << ranges.status();
+  EXPECT_EQ(*ranges, (std::vector<PortRange>{{8080, 8080}, {9000, 9100}}));
+  ranges = ParsePortList("\n");
+  ASSERT_TRUE(ranges.ok()) << ranges.status();
+  EXPECT_TRUE(ranges->empty());
+}
+
+TEST(ParsePortListTest, RejectsMalformedItemsNamingThem) {
+  for (const char* bad : {"80,x", "9100-9000", "1,,2", "0", "70000"}) {
+    absl::StatusOr<std::vector<PortRange>> ranges = ParsePortList(bad);
+    EXPECT_EQ(ranges.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_THAT(ranges.status().message(), HasSubstr("separated by commas, got '")) << bad;
+  }
+}
+
+TEST(ReadReservedPortsTest, ReadsThisMachinesList) {
+  std::ifstream probe(kReservedPortsPath);
+  if (!probe) GTEST_SKIP() << kReservedPortsPath << " is not readable here";
+  EXPECT_TRUE(ReadReservedPorts().ok());
+}
+
+TEST_F(PassivePortsTest, SkipsReservedPorts) {
+  const PortRange range = FreeRange(5);
+  ASSERT_NE(range.min, 0);
+  const uint16_t second = range.min + 1;
+  // The second port, and the last two (a reserved range reaching past the
+  // end of ours).
+  PassivePorts ports(range, /*start=*/0,
+                     {{second, second}, {static_cast<uint16_t>(range.max - 1), 65535}});
+  EXPECT_EQ(ports.available(), 2u);
+  EXPECT_EQ(Take(ports), range.min);
+  EXPECT_EQ(Take(ports), range.min + 2);
+  held_.clear();
+  EXPECT_EQ(Take(ports), range.min);
+}
+
 TEST_F(PassivePortsTest, ExhaustedRangeIsResourceExhausted) {
   const PortRange range = FreeRange(4);
   ASSERT_NE(range.min, 0);

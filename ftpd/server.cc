@@ -80,8 +80,23 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& confi
   // predecessor just left in TIME_WAIT.
   uint32_t passive_start = 0;
   RAND_bytes(reinterpret_cast<unsigned char*>(&passive_start), sizeof(passive_start));
-  server->passive_ports_.emplace(passive_range, passive_start);
-  spdlog::info("passive ports {}", passive_range.ToString());
+  // Ports reserved for services that bind them by number are not ours to
+  // take, whichever range is in use.
+  std::vector<PortRange> reserved;
+  if (absl::StatusOr<std::vector<PortRange>> r = ReadReservedPorts(); r.ok()) {
+    reserved = *std::move(r);
+  } else {
+    spdlog::warn("{}; no passive port is skipped as reserved", r.status().ToString());
+  }
+  server->passive_ports_.emplace(passive_range, passive_start, reserved);
+  if (server->passive_ports_->available() == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("every port of the passive range %s is reserved (%s)",
+                        passive_range.ToString(), kReservedPortsPath));
+  }
+  spdlog::info("passive ports {} ({} available, {} reserved)", passive_range.ToString(),
+               server->passive_ports_->available(),
+               passive_range.size() - server->passive_ports_->available());
   absl::StatusOr<std::unique_ptr<Stats>> stats = Stats::Create(server->registry_);
   if (!stats.ok()) return stats.status();
   server->stats_ = *std::move(stats);
