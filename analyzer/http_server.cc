@@ -86,11 +86,12 @@ asio::awaitable<void> Session(std::shared_ptr<HttpServer::State> state, tcp::soc
 asio::awaitable<void> AcceptLoop(std::shared_ptr<HttpServer::State> state,
                                  tcp::acceptor& acceptor) {
   for (;;) {
-    auto [error, socket] = co_await net::Accept(acceptor, state->pool.Next().get_executor(), {});
-    if (error == asio::error::operation_aborted || !acceptor.is_open()) co_return;
-    if (error) continue;
-    const auto executor = socket.get_executor();
-    asio::co_spawn(executor, Session(state, std::move(socket)), asio::detached);
+    net::SocketResult accepted =
+        co_await net::Accept(acceptor, state->pool.Next().get_executor(), {});
+    if (accepted.error == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+    if (accepted.error) continue;
+    const auto executor = accepted.socket.get_executor();
+    asio::co_spawn(executor, Session(state, std::move(accepted.socket)), asio::detached);
   }
 }
 

@@ -7,12 +7,12 @@
 //   auto acceptor = Listen(ctx.get_executor(), {.address = "::", .port = 21});
 //   if (!acceptor.ok()) return acceptor.status();  // "cannot bind [::]:21: ..."
 //   for (;;) {
-//     auto [ec, socket] = co_await Accept(*acceptor, pool.Next().get_executor());
+//     auto [ec, socket, peer] = co_await Accept(*acceptor, pool.Next().get_executor());
 //     ...
 //   }
 //
 // Usage (client, inside a coroutine):
-//   auto [ec, socket] = co_await Connect("127.0.0.1", 21, {}, std::chrono::seconds(5));
+//   auto [ec, socket, peer] = co_await Connect("127.0.0.1", 21, {}, std::chrono::seconds(5));
 //   if (ec == Error::timed_out) ...
 #ifndef TPSLAB_COMMON_NET_TCP_H_
 #define TPSLAB_COMMON_NET_TCP_H_
