@@ -91,7 +91,7 @@ void AddRunOptions(CLI::App& run, RunOptions& o) {
   run.add_option("scenario", o.scenario, "Scenario file (YAML or JSON)");
   run.add_option("--target", o.target,
                  "Target URL (ftp://user:pass@host:port/dir, http://host:port/path); with a "
-                 "scenario, replaces its first target's URL");
+                 "scenario, replaces its first target's URL (its tls options stay)");
   run.add_option("--summary-json", o.summary_json, "Write the JSON summary to FILE");
   run.add_option("--out", o.out_dir, "Write summary.json, timeseries.csv and *.hlog to DIR");
   run.add_option("--coordinator", o.coordinator, "Stream intervals to a coordinator HOST:PORT");
@@ -123,26 +123,19 @@ absl::StatusOr<v1::Scenario> BuildScenario(const RunOptions& o) {
     if (!loaded.ok()) return loaded.status();
     scenario = *std::move(loaded);
     if (!o.target.empty()) {
+      absl::StatusOr<parse::Url> url = ParseTargetUrl(o.target);
+      if (!url.ok())
+        return absl::InvalidArgumentError(absl::StrCat("--target: ", url.status().message()));
+      // The scenario's tls options stay; a URL without TLS has none.
       v1::Target& first = *scenario.mutable_targets(0);
-      absl::StatusOr<parse::Url> old_url = parse::ParseUrl(first.url());
-      absl::StatusOr<parse::Url> new_url = parse::ParseUrl(o.target);
-      if (!new_url.ok())
-        return absl::InvalidArgumentError(absl::StrCat("--target: ", new_url.status().message()));
-      std::string url = o.target;
-      if (old_url.ok() && new_url->UsesTls()) {
-        // The scenario's tls options (carried in the fragment) stay.
-        if (old_url->UsesTls() && new_url->fragment.empty() && !old_url->fragment.empty()) {
-          absl::StrAppend(&url, "#", old_url->fragment);
-        }
-        if (!old_url->UsesTls()) first.set_verify_tls(true);
-      }
-      first.set_url(url);
+      first.set_url(o.target);
+      if (!url->UsesTls()) first.clear_tls();
     }
   } else {
     if (o.target.empty()) {
       return absl::InvalidArgumentError("give a scenario file, or --target URL for a one-line run");
     }
-    absl::StatusOr<parse::Url> url = parse::ParseUrl(o.target);
+    absl::StatusOr<parse::Url> url = ParseTargetUrl(o.target);
     if (!url.ok())
       return absl::InvalidArgumentError(absl::StrCat("--target: ", url.status().message()));
     scenario.set_name("one-line");
@@ -150,7 +143,6 @@ absl::StatusOr<v1::Scenario> BuildScenario(const RunOptions& o) {
     v1::Target& target = *scenario.add_targets();
     target.set_name("default");
     target.set_url(o.target);
-    target.set_verify_tls(url->UsesTls());
     SetDuration(target.mutable_timeout(), o.timeout);
     SetDuration(scenario.mutable_interval(), o.interval);
     if (url->scheme == parse::Scheme::kHttp || url->scheme == parse::Scheme::kHttps) {
@@ -204,7 +196,10 @@ absl::StatusOr<v1::Scenario> BuildScenario(const RunOptions& o) {
     }
   }
   if (o.insecure) {
-    for (v1::Target& t : *scenario.mutable_targets()) t.set_verify_tls(false);
+    for (v1::Target& t : *scenario.mutable_targets()) {
+      absl::StatusOr<parse::Url> url = parse::ParseUrl(t.url());
+      if (url.ok() && url->UsesTls()) t.mutable_tls()->set_insecure(true);
+    }
   }
   for (const std::string& t : o.thresholds) {
     absl::StatusOr<Threshold> parsed = ParseThreshold(t);

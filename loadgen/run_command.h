@@ -34,8 +34,9 @@ inline constexpr int kExitInterrupted = 130;     // Stopped by SIGINT/SIGTERM; r
 struct RunOptions {
   // Scenario file (YAML or JSON). Default empty: the one-line form.
   std::string scenario;
-  // Target URL; with a scenario it replaces the first target's URL.
-  // Default empty.
+  // Target URL (no '#' fragment); with a scenario it replaces the first
+  // target's URL, keeping that target's TLS options when the new URL is
+  // ftps:// or https://. Default empty.
   std::string target;
   // JSON summary path. Default empty (see --out).
   std::string summary_json;

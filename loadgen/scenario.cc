@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -23,7 +24,6 @@
 #include "common/parse/size.h"
 #include "common/parse/url.h"
 #include "loadgen/threshold.h"
-#include "loadgen/tls_options.h"
 
 namespace tpslab::loadgen {
 namespace {
@@ -289,11 +289,9 @@ absl::Status Mapper::MapTarget(const YAML::Node& node, const std::string& field,
   if (!node["url"]) return Error(node, field + ".url", "missing");
   absl::StatusOr<std::string> url = Scalar(node["url"], field + ".url");
   if (!url.ok()) return url.status();
-  absl::StatusOr<parse::Url> parsed = parse::ParseUrl(*url);
+  absl::StatusOr<parse::Url> parsed = ParseTargetUrl(*url);
   if (!parsed.ok()) return Error(node["url"], field + ".url", parsed.status().message());
   out.set_url(*url);
-  // Certificates are verified unless the scenario says otherwise.
-  out.set_verify_tls(parsed->UsesTls());
   if (node["timeout"]) {
     s = Duration(node["timeout"], field + ".timeout", *out.mutable_timeout());
     if (!s.ok()) return s;
@@ -301,10 +299,13 @@ absl::Status Mapper::MapTarget(const YAML::Node& node, const std::string& field,
       return Error(node["timeout"], field + ".timeout", "must be greater than 0");
     }
   }
+  // Certificates are verified unless the scenario says otherwise. The old
+  // `verify_tls` key is an alias of tls.verify; on a URL without TLS it means
+  // nothing and is not recorded.
   if (node["verify_tls"]) {
     absl::StatusOr<bool> b = Bool(node["verify_tls"], field + ".verify_tls");
     if (!b.ok()) return b.status();
-    out.set_verify_tls(*b);
+    if (parsed->UsesTls()) out.mutable_tls()->set_insecure(!*b);
   }
   if (node["tls"]) {
     const YAML::Node tls = node["tls"];
@@ -319,21 +320,17 @@ absl::Status Mapper::MapTarget(const YAML::Node& node, const std::string& field,
     }
     s = CheckKeys(tls, tls_field, {"verify", "ca", "server_name"});
     if (!s.ok()) return s;
-    if (!parsed->fragment.empty()) {
-      return Error(node["url"], field + ".url",
-                   "a URL with tls options must not have a '#' fragment (it carries them)");
-    }
-    TlsOptions options;
+    v1::TlsOptions& options = *out.mutable_tls();
     if (tls["verify"]) {
       absl::StatusOr<bool> b = Bool(tls["verify"], tls_field + ".verify");
       if (!b.ok()) return b.status();
-      out.set_verify_tls(*b);
+      options.set_insecure(!*b);
     }
     if (tls["ca"]) {
       absl::StatusOr<std::string> ca = Scalar(tls["ca"], tls_field + ".ca");
       if (!ca.ok()) return ca.status();
       if (ca->empty()) return Error(tls["ca"], tls_field + ".ca", "must not be empty");
-      options.ca_file = base_dir_.empty() || ca->starts_with("/") ? *ca : base_dir_ + "/" + *ca;
+      options.set_ca_file(base_dir_.empty() || ca->starts_with("/") ? *ca : base_dir_ + "/" + *ca);
     }
     if (tls["server_name"]) {
       absl::StatusOr<std::string> name = Scalar(tls["server_name"], tls_field + ".server_name");
@@ -341,10 +338,8 @@ absl::Status Mapper::MapTarget(const YAML::Node& node, const std::string& field,
       if (name->empty()) {
         return Error(tls["server_name"], tls_field + ".server_name", "must not be empty");
       }
-      options.server_name = *name;
+      options.set_server_name(*name);
     }
-    const std::string fragment = EncodeTlsFragment(options);
-    if (!fragment.empty()) out.set_url(absl::StrCat(*url, "#", fragment));
   }
   return absl::OkStatus();
 }
@@ -869,17 +864,32 @@ absl::StatusOr<v1::Scenario> LoadScenarioFile(const std::string& path) {
   return ParseScenario(buffer.str(), path, slash == std::string::npos ? "" : path.substr(0, slash));
 }
 
+absl::StatusOr<parse::Url> ParseTargetUrl(std::string_view text) {
+  absl::StatusOr<parse::Url> url = parse::ParseUrl(text);
+  if (!url.ok()) return url.status();
+  // A parsed URL's first '#' starts its fragment (the parser ends every
+  // other part there); "#" alone is an empty fragment, still rejected.
+  if (const size_t hash = text.find('#'); hash != std::string_view::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("URL fragment '", std::string(text.substr(hash)),
+                     "' has no meaning to loadgen: remove it (TLS options go in the target's "
+                     "tls: block)"));
+  }
+  return url;
+}
+
 absl::Status ValidateScenario(const v1::Scenario& scenario) {
   if (scenario.targets().empty()) return absl::InvalidArgumentError("no targets");
   for (const v1::Target& t : scenario.targets()) {
-    absl::StatusOr<parse::Url> url = parse::ParseUrl(t.url());
+    absl::StatusOr<parse::Url> url = ParseTargetUrl(t.url());
     if (!url.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("target '", t.name(), "': ", url.status().message()));
     }
-    if (url->UsesTls()) {
-      absl::Status tls = TargetTlsOptions(t).status();
-      if (!tls.ok()) return tls;
+    if (t.has_tls() && !url->UsesTls()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("target '", t.name(), "': TLS options need an ftps:// or https:// URL, not ",
+                       std::string(parse::SchemeName(url->scheme)), "://"));
     }
   }
   if (scenario.transactions().empty()) return absl::InvalidArgumentError("no transactions");

@@ -17,10 +17,11 @@
 //     - name: secure                   # ftps:// is explicit TLS (AUTH TLS)
 //       url: ftps://user:pass@ftp.example:21/
 //       tls: {verify: true, ca: ca.pem, server_name: ftp.example}
-//                                      # all optional; verify defaults to
-//                                      # true, ca to the system trust store
-//                                      # (relative to the scenario's
-//                                      # directory), server_name to the host
+//                                      # -> Target.tls; all optional; verify
+//                                      # defaults to true, ca to the system
+//                                      # trust store (relative to the
+//                                      # scenario's directory), server_name
+//                                      # to the host
 //   data: users.csv                    # or {file: users.csv} or {lines: [...]}
 //   transactions:
 //     - name: upload
@@ -66,6 +67,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/parse/url.h"
 #include "common/proto/scenario.pb.h"
 
 namespace tpslab::loadgen {
@@ -80,11 +82,18 @@ absl::StatusOr<v1::Scenario> ParseScenario(std::string_view text, std::string_vi
 // to the scenario's directory.
 absl::StatusOr<v1::Scenario> LoadScenarioFile(const std::string& path);
 
+// Parses a target URL the way loadgen uses it: parse::ParseUrl, and no '#'
+// fragment (nothing in FTP or in an HTTP request uses one; TLS options go in
+// Target.tls). Fails with InvalidArgument saying what is wrong.
+absl::StatusOr<parse::Url> ParseTargetUrl(std::string_view text);
+
 // Checks what the YAML mapping cannot: every step's target exists and has a
 // matching protocol (FTP steps on ftp:// or ftps:// targets, HTTP steps on
-// http:// or https://), target URLs and their TLS options parse, weights are not all zero, the load
-// model has stages, and thresholds parse and name existing transactions or steps. Used for
-// scenarios built in code (the one-line CLI form) as well.
+// http:// or https://), target URLs pass ParseTargetUrl, only ftps:// and
+// https:// targets have `tls`, weights are not all zero, the load model has
+// stages, and thresholds parse and name existing transactions or steps. Used
+// for scenarios built in code (the one-line CLI form) and received by agents
+// as well.
 absl::Status ValidateScenario(const v1::Scenario& scenario);
 
 // Per-user data parsed from Scenario.data: a header row of column names, then

@@ -153,15 +153,35 @@ TEST(ScenarioTest, BadUrl) {
               HasSubstr("scenario.yaml:3:10: targets[0].url: invalid URL"));
 }
 
+TEST(ScenarioTest, UrlFragmentIsRejected) {
+  EXPECT_THAT(ErrorOf(Replace(kBase, "127.0.0.1:2121/", "127.0.0.1:2121/#top")),
+              HasSubstr("scenario.yaml:3:10: targets[0].url: URL fragment '#top' has no meaning "
+                        "to loadgen: remove it (TLS options go in the target's tls: block)"));
+  EXPECT_THAT(ErrorOf(Replace(kBase, "127.0.0.1:2121/", "127.0.0.1:2121/#")),
+              HasSubstr("scenario.yaml:3:10: targets[0].url: URL fragment '#' has no meaning"));
+  // The fragment that used to carry TLS options is no exception.
+  EXPECT_THAT(ErrorOf(Replace(kBase, "ftp://u:p@127.0.0.1:2121/",
+                              "ftps://u:p@127.0.0.1:2121/#tls-ca=ca.pem")),
+              HasSubstr("scenario.yaml:3:10: targets[0].url: URL fragment '#tls-ca=ca.pem' has no "
+                        "meaning to loadgen"));
+  // An encoded '#' is part of the password, not a fragment.
+  absl::StatusOr<v1::Scenario> s =
+      ParseScenario(Replace(kBase, "ftp://u:p@", "ftp://u:p%23q@"), "scenario.yaml");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->targets(0).url(), "ftp://u:p%23q@127.0.0.1:2121/");
+}
+
 TEST(ScenarioTest, TlsTargetsVerifyByDefault) {
   absl::StatusOr<v1::Scenario> s =
       ParseScenario(Replace(kBase, "ftp://u:p", "ftps://u:p"), "scenario.yaml");
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_EQ(s->targets(0).url(), "ftps://u:p@127.0.0.1:2121/");
-  EXPECT_TRUE(s->targets(0).verify_tls());
+  // No tls message: every field's default, verification on.
+  EXPECT_FALSE(s->targets(0).has_tls());
+  EXPECT_FALSE(s->targets(0).tls().insecure());
   s = ParseScenario(kBase, "scenario.yaml");
   ASSERT_TRUE(s.ok()) << s.status();
-  EXPECT_FALSE(s->targets(0).verify_tls());
+  EXPECT_FALSE(s->targets(0).has_tls());
 }
 
 TEST(ScenarioTest, TlsOptionsTravelInTheTarget) {
@@ -171,17 +191,51 @@ TEST(ScenarioTest, TlsOptionsTravelInTheTarget) {
                             "    tls: {verify: true, ca: certs/ca.pem, server_name: ftp.test}\n"),
                     "dir/scenario.yaml", "dir");
   ASSERT_TRUE(s.ok()) << s.status();
-  EXPECT_TRUE(s->targets(0).verify_tls());
-  EXPECT_EQ(s->targets(0).url(),
-            "ftps://u:p@127.0.0.1:2121/#tls-ca=dir/certs/ca.pem&tls-server-name=ftp.test");
+  const v1::Target& target = s->targets(0);
+  EXPECT_EQ(target.url(), "ftps://u:p@127.0.0.1:2121/");
+  ASSERT_TRUE(target.has_tls());
+  EXPECT_FALSE(target.tls().insecure());
+  EXPECT_EQ(target.tls().ca_file(), "dir/certs/ca.pem");
+  EXPECT_EQ(target.tls().server_name(), "ftp.test");
   EXPECT_TRUE(ValidateScenario(*s).ok());
+  v1::Scenario received;
+  ASSERT_TRUE(received.ParseFromString(s->SerializeAsString()));
+  EXPECT_EQ(received.targets(0).tls().ca_file(), "dir/certs/ca.pem");
+  EXPECT_EQ(received.targets(0).tls().server_name(), "ftp.test");
 
   s = ParseScenario(Replace(kBase, "  - url: ftp://u:p@127.0.0.1:2121/\n",
                             "  - url: ftps://u:p@127.0.0.1:2121/\n    tls: {verify: false}\n"),
                     "scenario.yaml");
   ASSERT_TRUE(s.ok()) << s.status();
-  EXPECT_FALSE(s->targets(0).verify_tls());
+  EXPECT_TRUE(s->targets(0).tls().insecure());
+  EXPECT_EQ(s->targets(0).tls().ca_file(), "");
+  EXPECT_EQ(s->targets(0).tls().server_name(), "");
   EXPECT_EQ(s->targets(0).url(), "ftps://u:p@127.0.0.1:2121/");
+}
+
+TEST(ScenarioTest, VerifyTlsIsAnAliasOfTlsVerify) {
+  absl::StatusOr<v1::Scenario> s =
+      ParseScenario(Replace(kBase, "  - url: ftp://u:p@127.0.0.1:2121/\n",
+                            "  - url: ftps://u:p@127.0.0.1:2121/\n    verify_tls: false\n"),
+                    "scenario.yaml");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_TRUE(s->targets(0).tls().insecure());
+  // tls.verify is read after verify_tls and wins.
+  s = ParseScenario(Replace(kBase, "  - url: ftp://u:p@127.0.0.1:2121/\n",
+                            "  - url: ftps://u:p@127.0.0.1:2121/\n    verify_tls: false\n"
+                            "    tls: {verify: true}\n"),
+                    "scenario.yaml");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_FALSE(s->targets(0).tls().insecure());
+  // Without TLS it means nothing and is not recorded.
+  s = ParseScenario(Replace(kBase, "  - url: ftp://u:p@127.0.0.1:2121/\n",
+                            "  - url: ftp://u:p@127.0.0.1:2121/\n    verify_tls: false\n"),
+                    "scenario.yaml");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_FALSE(s->targets(0).has_tls());
+  EXPECT_THAT(ErrorOf(Replace(kBase, "  - url: ftp://u:p@127.0.0.1:2121/\n",
+                              "  - url: ftps://u:p@127.0.0.1:2121/\n    verify_tls: perhaps\n")),
+              HasSubstr("scenario.yaml:4:17: targets[0].verify_tls: invalid boolean 'perhaps'"));
 }
 
 TEST(ScenarioTest, HttpsTargetRunsHttpSteps) {
@@ -189,10 +243,24 @@ TEST(ScenarioTest, HttpsTargetRunsHttpSteps) {
 transactions: [{name: get, steps: [{http: /}]}]
 load: {closed: [{users: 1, hold: 1s}]}
 )";
-  absl::StatusOr<v1::Scenario> s = ParseScenario(text, "scenario.yaml");
+  absl::StatusOr<v1::Scenario> s = ParseScenario(text, "scenario.yaml", "dir");
   ASSERT_TRUE(s.ok()) << s.status();
-  EXPECT_EQ(s->targets(0).url(), "https://127.0.0.1:8443/#tls-ca=/ca.pem");
-  EXPECT_TRUE(s->targets(0).verify_tls());
+  EXPECT_EQ(s->targets(0).url(), "https://127.0.0.1:8443/");
+  EXPECT_EQ(s->targets(0).tls().ca_file(), "/ca.pem");  // Absolute: not made relative to dir.
+  EXPECT_FALSE(s->targets(0).tls().insecure());
+}
+
+TEST(ScenarioTest, JsonTlsBlock) {
+  absl::StatusOr<v1::Scenario> s = ParseScenario(
+      R"({"targets": [{"url": "https://127.0.0.1:8443/",
+                       "tls": {"verify": false, "ca": "ca.pem", "server_name": "web.test"}}],
+          "transactions": [{"name": "get", "steps": [{"http": "/"}]}],
+          "load": {"closed": [{"users": 1, "hold": "1s"}]}})",
+      "s.json");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_TRUE(s->targets(0).tls().insecure());
+  EXPECT_EQ(s->targets(0).tls().ca_file(), "ca.pem");
+  EXPECT_EQ(s->targets(0).tls().server_name(), "web.test");
 }
 
 TEST(ScenarioTest, BadTlsOptions) {
@@ -203,25 +271,49 @@ TEST(ScenarioTest, BadTlsOptions) {
   EXPECT_THAT(ErrorOf(with_tls("{verify: maybe}")),
               HasSubstr("scenario.yaml:4:19: targets[0].tls.verify: invalid boolean 'maybe'"));
   EXPECT_THAT(ErrorOf(with_tls("{cert: x.pem}")),
-              HasSubstr("scenario.yaml:4:11: targets[0].tls.cert: unknown field 'cert'"));
+              HasSubstr("scenario.yaml:4:11: targets[0].tls.cert: unknown field 'cert' (expected "
+                        "one of: verify, ca, server_name)"));
   EXPECT_THAT(ErrorOf(with_tls("yes")),
               HasSubstr("scenario.yaml:4:10: targets[0].tls: expected a map"));
-  EXPECT_THAT(ErrorOf(with_tls("{ca: ''}")), HasSubstr("targets[0].tls.ca: must not be empty"));
+  EXPECT_THAT(ErrorOf(with_tls("{ca: ''}")),
+              HasSubstr("scenario.yaml:4:15: targets[0].tls.ca: must not be empty"));
+  EXPECT_THAT(ErrorOf(with_tls("{ca: [a, b]}")),
+              HasSubstr("scenario.yaml:4:15: targets[0].tls.ca: expected a single value"));
+  EXPECT_THAT(ErrorOf(with_tls("{server_name: ''}")),
+              HasSubstr("scenario.yaml:4:24: targets[0].tls.server_name: must not be empty"));
   EXPECT_THAT(ErrorOf(Replace(kBase, "  - url: ftp://u:p@127.0.0.1:2121/\n",
                               "  - url: ftp://u:p@127.0.0.1:2121/\n    tls: {verify: false}\n")),
               HasSubstr("scenario.yaml:4:10: targets[0].tls: TLS options need an ftps:// or "
                         "https:// URL, not ftp://"));
-  EXPECT_THAT(ErrorOf(Replace(kBase, "  - url: ftp://u:p@127.0.0.1:2121/\n",
-                              "  - url: ftps://u:p@127.0.0.1:2121/#x\n    tls: {verify: false}\n")),
-              HasSubstr("targets[0].url: a URL with tls options must not have a '#' fragment"));
 }
 
-TEST(ScenarioTest, ValidateRejectsUnknownTlsFragment) {
+TEST(ScenarioTest, ValidateChecksTargetUrlAndTls) {
   absl::StatusOr<v1::Scenario> s = ParseScenario(kBase, "scenario.yaml");
   ASSERT_TRUE(s.ok()) << s.status();
-  s->mutable_targets(0)->set_url("ftps://u:p@127.0.0.1:2121/#tls-key=k.pem");
+  v1::Target& target = *s->mutable_targets(0);
+  target.set_url("ftps://u:p@127.0.0.1:2121/#tls-key=k.pem");
   EXPECT_THAT(std::string(ValidateScenario(*s).message()),
-              HasSubstr("target 'default': unknown TLS option 'tls-key'"));
+              HasSubstr("target 'default': URL fragment '#tls-key=k.pem' has no meaning to "
+                        "loadgen"));
+  target.set_url("ftp://u:p@127.0.0.1:2121/");
+  target.mutable_tls()->set_ca_file("ca.pem");
+  EXPECT_THAT(std::string(ValidateScenario(*s).message()),
+              HasSubstr("target 'default': TLS options need an ftps:// or https:// URL, not "
+                        "ftp://"));
+  target.set_url("ftps://u:p@127.0.0.1:2121/");
+  EXPECT_TRUE(ValidateScenario(*s).ok());
+}
+
+TEST(ScenarioTest, ParseTargetUrl) {
+  absl::StatusOr<parse::Url> url = ParseTargetUrl("https://h.test:8443/a?b=c");
+  ASSERT_TRUE(url.ok()) << url.status();
+  EXPECT_EQ(url->query, "b=c");
+  EXPECT_EQ(ParseTargetUrl("https://h.test/a?b#c").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(ParseTargetUrl("https://h.test/a?b#c").status().message()),
+              HasSubstr("URL fragment '#c' has no meaning to loadgen"));
+  EXPECT_THAT(std::string(ParseTargetUrl("gopher://h/#x").status().message()),
+              HasSubstr("unknown scheme 'gopher'"));
 }
 
 TEST(ScenarioTest, ProtocolMismatch) {

@@ -1,23 +1,20 @@
 // TlsOptions: how loadgen checks the server of an ftps:// or https:// target,
-// and how those options travel inside a tpslab.v1.Target. The Target message
-// has `verify_tls` but no field for a CA file or a server name, so those two
-// ride in the target URL's fragment ("#tls-ca=FILE&tls-server-name=NAME",
-// percent-encoded), which no client ever sends to a server. The scenario
-// parser writes the fragment from a target's `tls:` block; the engine reads
-// it back, so a scenario sent to an agent keeps its TLS options.
+// as the TLS client code (tls_client.h) takes them. A scenario carries them in
+// tpslab.v1.Target.tls (the YAML `tls:` block, or --insecure), so a scenario
+// sent to an agent keeps them; TargetTlsOptions() reads them from there.
 //
 // Usage:
-//   TlsOptions tls{.verify = true, .ca_file = "ca.pem", .server_name = "ftp.test"};
-//   target.set_verify_tls(tls.verify);
-//   target.set_url("ftps://u:p@127.0.0.1:2121/#" + EncodeTlsFragment(tls));
-//   absl::StatusOr<TlsOptions> back = TargetTlsOptions(target);   // == tls
+//   v1::Target target;
+//   target.set_url("ftps://u:p@127.0.0.1:2121/");
+//   target.mutable_tls()->set_ca_file("ca.pem");
+//   target.mutable_tls()->set_server_name("ftp.test");
+//   TlsOptions tls = TargetTlsOptions(target);
+//   // tls == TlsOptions{.verify = true, .ca_file = "ca.pem", .server_name = "ftp.test"}
 #ifndef TPSLAB_LOADGEN_TLS_OPTIONS_H_
 #define TPSLAB_LOADGEN_TLS_OPTIONS_H_
 
 #include <string>
-#include <string_view>
 
-#include "absl/status/statusor.h"
 #include "common/proto/scenario.pb.h"
 
 namespace tpslab::loadgen {
@@ -38,16 +35,11 @@ struct TlsOptions {
   friend bool operator==(const TlsOptions&, const TlsOptions&) = default;
 };
 
-// Returns the URL fragment carrying `options.ca_file` and
-// `options.server_name` ("" when both are empty). `verify` travels in
-// Target.verify_tls instead.
-std::string EncodeTlsFragment(const TlsOptions& options);
-
-// Reads the options of `target`: verify from verify_tls, the rest from the
-// URL's fragment. Fails with InvalidArgument naming the target when the URL
-// does not parse or its fragment has a key other than tls-ca and
-// tls-server-name.
-absl::StatusOr<TlsOptions> TargetTlsOptions(const v1::Target& target);
+// Returns the TLS options of `target`, from Target.tls: verify unless
+// tls.insecure, and tls.ca_file and tls.server_name as they are. A target
+// without `tls` gets the defaults above. Meaningful for ftps:// and https://
+// targets only (ValidateScenario rejects `tls` on other targets).
+TlsOptions TargetTlsOptions(const v1::Target& target);
 
 }  // namespace tpslab::loadgen
 
