@@ -25,10 +25,8 @@
 #include "analyzer/api.h"
 #include "analyzer/coordinator_service.h"
 #include "analyzer/http_server.h"
-#include "analyzer/pcap/capture_analysis.h"
-#include "analyzer/pcap/network_summary.h"
-#include "analyzer/pcap/pcap_reader.h"
 #include "analyzer/run/child_process.h"
+#include "analyzer/run/network_section.h"
 #include "analyzer/run/report_files.h"
 #include "analyzer/run_analysis.h"
 #include "analyzer/run_store.h"
@@ -362,141 +360,6 @@ std::pair<int, int> LoopbackPassivePorts() {
   return {base, base + 999};
 }
 
-// What `analyzer capture` said when it stopped (capture_command.h).
-struct CaptureCounts {
-  bool stopped = false;       // Its final summary line was found.
-  uint64_t written = 0;       // Packets written to the file.
-  uint64_t kernel_drops = 0;  // Packets the kernel dropped (buffer full).
-  uint64_t not_written = 0;   // Packets beyond the size limit.
-};
-
-CaptureCounts ReadCaptureCounts(const std::string& log_file) {
-  CaptureCounts counts;
-  std::ifstream in(log_file);
-  std::string line;
-  while (std::getline(in, line)) {
-    unsigned long long a = 0, b = 0;
-    if (std::sscanf(line.c_str(), "%llu packets written, %llu dropped by the kernel", &a, &b) ==
-        2) {
-      counts.stopped = true;
-      counts.written = a;
-      counts.kernel_drops = b;
-    } else if (std::sscanf(line.c_str(), "size limit of %llu MB reached: %llu packets not written",
-                           &a, &b) == 2) {
-      counts.not_written = b;
-    }
-  }
-  return counts;
-}
-
-// The loadgen step a wire operation (network_summary.h) corresponds to, by
-// the step's kind (the part after "transaction/"): connect is SYN .. 220
-// greeting (the TCP handshake alone is in "handshake"), login is
-// USER .. PASS reply, upload/stor is EPSV .. STOR's 226, download/retr is
-// EPSV .. RETR's 226, list is EPSV .. LIST's 226, quit is QUIT .. 221.
-std::string WireOperationOf(std::string_view step) {
-  const size_t slash = step.rfind('/');
-  const std::string_view kind = slash == std::string_view::npos ? step : step.substr(slash + 1);
-  if (kind == "connect") return "connect";
-  if (kind == "login") return "login";
-  if (kind == "upload" || kind == "stor") return "stor";
-  if (kind == "download" || kind == "retr") return "retr";
-  if (kind == "list") return "list";
-  if (kind == "quit") return "quit";
-  return {};
-}
-
-// One row per loadgen step with a wire counterpart: the client's figures
-// beside the wire's. The wire figures cover every session (all
-// transactions), the client's one transaction's step.
-nlohmann::json CompareWithClient(const nlohmann::json& report, const nlohmann::json& network) {
-  nlohmann::json rows = nlohmann::json::array();
-  for (const nlohmann::json& transaction : report.value("transactions", nlohmann::json::array())) {
-    for (const nlohmann::json& step : transaction.value("steps", nlohmann::json::array())) {
-      const std::string step_name = step.value("name", std::string());
-      const std::string operation = WireOperationOf(step_name);
-      if (operation.empty()) continue;
-      nlohmann::json wire;
-      for (const nlohmann::json& row : network["operations"]) {
-        if (row.value("name", std::string()) == operation) wire = row;
-      }
-      if (wire.is_null()) continue;
-      nlohmann::json client = {{"count", step.value("count", 0)}};
-      for (const char* key : {"p50_ms", "p99_ms", "mean_ms"}) {
-        if (step.contains(key)) client[key] = step[key];
-      }
-      wire.erase("name");
-      rows.push_back({{"step", step_name},
-                      {"wire", operation},
-                      {"client_ms", std::move(client)},
-                      {"wire_ms", std::move(wire)}});
-    }
-  }
-  return rows;
-}
-
-// The report's "network" section (docs/perf-run.md): NetworkSummaryJson()
-// of the capture plus
-//   capture: {file, bytes, filter, snaplen, max_mb, packets_written,
-//             kernel_drops, not_written, cut, analysis_s}
-//       cut: the size limit stopped the file early (later stages missing)
-//   client_vs_wire: [{step, wire, client_ms: {count, p50_ms, p99_ms,
-//                     mean_ms}, wire_ms: {count, p50_ms, p90_ms, p99_ms,
-//                     max_ms, mean_ms}}]
-// or {capture: {...}, error} when the file cannot be read.
-nlohmann::json NetworkSection(const fs::path& file, const CaptureCounts& counts,
-                              const PerfRunOptions& options, const std::string& filter,
-                              uint16_t control_port, const nlohmann::json& report) {
-  std::error_code ec;
-  const uintmax_t bytes = fs::file_size(file, ec);
-  nlohmann::json capture = {{"file", file.filename().string()},
-                            {"bytes", ec ? 0 : bytes},
-                            {"filter", filter},
-                            {"snaplen", options.capture_snaplen},
-                            {"max_mb", options.capture_max_mb},
-                            {"packets_written", counts.written},
-                            {"kernel_drops", counts.kernel_drops},
-                            {"not_written", counts.not_written},
-                            {"cut", counts.not_written > 0},
-                            {"stopped_cleanly", counts.stopped}};
-  const auto started = std::chrono::steady_clock::now();
-  absl::StatusOr<std::unique_ptr<pcap::PcapReader>> reader = pcap::PcapReader::Open(file.string());
-  if (!reader.ok()) {
-    return {{"capture", std::move(capture)}, {"error", std::string(reader.status().message())}};
-  }
-  pcap::AnalyzeOptions analyze;
-  if (control_port != 0) analyze.ftp.control_ports.push_back(control_port);
-  const pcap::CaptureAnalysis analysis = pcap::AnalyzeCapture(**reader, analyze, nullptr);
-  nlohmann::json network = pcap::NetworkSummaryJson(analysis);
-  capture["analysis_s"] =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  network["capture"] = std::move(capture);
-  network["client_vs_wire"] = CompareWithClient(report, network);
-  return network;
-}
-
-void PrintNetwork(const nlohmann::json& network) {
-  if (network.contains("error")) {
-    std::printf("network: %s\n", network.value("error", std::string()).c_str());
-    return;
-  }
-  const nlohmann::json& capture = network["capture"];
-  std::printf(
-      "network: %llu packets captured (%.1f MB%s), %llu dropped by the kernel, "
-      "analyzed in %.2f s\n",
-      static_cast<unsigned long long>(capture.value("packets_written", uint64_t{0})),
-      capture.value("bytes", 0.0) / 1e6,
-      capture.value("cut", false) ? ", cut at the size limit" : "",
-      static_cast<unsigned long long>(capture.value("kernel_drops", uint64_t{0})),
-      capture.value("analysis_s", 0.0));
-  for (const nlohmann::json& row : network.value("client_vs_wire", nlohmann::json::array())) {
-    std::printf("  %-20s client p50 %7.2f ms p99 %7.2f ms | wire (%s) p50 %7.2f ms p99 %7.2f ms\n",
-                row.value("step", std::string()).c_str(), row["client_ms"].value("p50_ms", 0.0),
-                row["client_ms"].value("p99_ms", 0.0), row.value("wire", std::string()).c_str(),
-                row["wire_ms"].value("p50_ms", 0.0), row["wire_ms"].value("p99_ms", 0.0));
-  }
-}
-
 void PrintSummary(const nlohmann::json& report) {
   auto number = [](const nlohmann::json& j, const char* key) -> std::optional<double> {
     if (!j.is_object() || !j.contains(key) || !j[key].is_number()) return std::nullopt;
@@ -664,6 +527,7 @@ int RunPerf(const PerfRunOptions& options) {
   std::optional<ChildProcess> monitor;
   std::optional<ChildProcess> capture;
   std::string capture_filter = options.capture_filter;
+  CaptureSettings capture_settings;
   uint16_t control_port = 0;
   std::string target = options.target;
   auto fail = [&](std::string why) {
@@ -751,15 +615,25 @@ int RunPerf(const PerfRunOptions& options) {
       control_port = static_cast<uint16_t>(url->port == 0 ? 21 : url->port);
     }
     if (capture_filter.empty()) capture_filter = absl::StrCat("tcp port ", control_port);
+    capture_settings = {.filter = capture_filter,
+                        .snaplen = options.capture_snaplen,
+                        .max_mb = options.capture_max_mb,
+                        .control_port = control_port};
     absl::StatusOr<ChildProcess> started = ChildProcess::Spawn(
-        {self_bin, "capture", "-i", "lo", capture_filter, "--write",
-         (dir / "capture.pcap").string(), "--snaplen", std::to_string(options.capture_snaplen),
-         "--max-size", std::to_string(options.capture_max_mb)},
-        {.log_file = (logs / "capture.log").string()});
+        {self_bin, "capture", "-i", "lo", capture_filter, "--write", (dir / kCaptureFile).string(),
+         "--snaplen", std::to_string(options.capture_snaplen), "--max-size",
+         std::to_string(options.capture_max_mb)},
+        {.log_file = (dir / kCaptureLog).string()});
     if (!started.ok()) {
       fail(absl::StrCat("capture: ", started.status().message()));
     } else {
       capture.emplace(*std::move(started));
+      // Kept with the capture for `analyzer report`, which builds the
+      // network section again.
+      if (absl::Status s = WriteCaptureSettings(dir, capture_settings); !s.ok()) {
+        spdlog::warn("{}: `analyzer report` will not know the capture's filter and limits",
+                     std::string(s.message()));
+      }
       if (absl::StatusOr<std::string> line = capture->WaitForLine("capturing on ", 10s);
           !line.ok()) {
         fail(absl::StrCat("capture on lo (needs root or CAP_NET_RAW): ", line.status().message()));
@@ -833,14 +707,11 @@ int RunPerf(const PerfRunOptions& options) {
   }
 
   // The capture stops first: the load is over, and SIGTERM makes it write
-  // what the kernel still holds and its counts.
-  CaptureCounts capture_counts;
-  if (capture) {
-    if (!capture->Poll()) {
-      const ExitStatus status = capture->Terminate(10s);
-      if (status.signal == SIGKILL) spdlog::warn("capture did not stop in 10 s: killed");
-    }
-    capture_counts = ReadCaptureCounts(capture->log_file());
+  // what the kernel still holds and its counts (to its log, which
+  // NetworkSection() reads).
+  if (capture && !capture->Poll()) {
+    const ExitStatus status = capture->Terminate(10s);
+    if (status.signal == SIGKILL) spdlog::warn("capture did not stop in 10 s: killed");
   }
 
   // Teardown: a last monitor sample to cover loadgen's last second, then
@@ -886,8 +757,7 @@ int RunPerf(const PerfRunOptions& options) {
   std::function<void(nlohmann::json&)> add_network;
   if (capture) {
     add_network = [&](nlohmann::json& report) {
-      report["network"] = NetworkSection(dir / "capture.pcap", capture_counts, options,
-                                         capture_filter, control_port, report);
+      report["network"] = NetworkSection(dir, capture_settings, report);
     };
   }
   absl::StatusOr<nlohmann::json> report = WriteReportFiles(store, context, dir, add_network);
@@ -896,7 +766,9 @@ int RunPerf(const PerfRunOptions& options) {
     if (outcome.exit_status == kExitCompleted) outcome.exit_status = kExitFailed;
   } else {
     PrintSummary(*report);
-    if (report->contains("network")) PrintNetwork((*report)["network"]);
+    if (report->contains("network")) {
+      std::fputs(DescribeNetworkSection((*report)["network"]).c_str(), stdout);
+    }
   }
   std::printf("results: %s\n", dir.c_str());
   std::fflush(stdout);

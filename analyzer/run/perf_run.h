@@ -15,11 +15,12 @@
 // server's traffic from before loadgen starts until it ends, and the
 // capture's analysis (per-command server response times on the wire beside
 // loadgen's step latencies, TCP setup times, retransmissions) becomes the
-// report's "network" section (schema in perf_run.cc and docs/perf-run.md).
+// report's "network" section (network_section.h; schema in
+// docs/perf-run.md), which `analyzer report` builds again from the folder.
 // When loadgen is done it stops monitor and ftpd, ends the run, analyzes it
 // (knee, USL, USE verdict, correlations) and writes
 //   results/<run-id>/ report.html summary.json timeseries.csv run.db
-//                     loadgen/*.hlog logs/*.log [capture.pcap]
+//                     loadgen/*.hlog logs/*.log [capture.pcap capture.json]
 // under the directory the user ran the command from (also under `bazel
 // run`), prints a short summary and, last, the folder.
 //

@@ -2,10 +2,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "analyzer/compare.h"
+#include "analyzer/run/network_section.h"
 #include "analyzer/run/report_files.h"
 #include "analyzer/run_store.h"
 #include "common/app/cli.h"
@@ -78,7 +81,8 @@ int ReportCommand(const ReportOptions& options) {
   ReportContext context;
   context.run_id = run->run_id;
   context.slo_p99_ms = options.slo_p99_ms;
-  if (absl::StatusOr<nlohmann::json> previous = ReadJson(dir / "summary.json"); previous.ok()) {
+  const absl::StatusOr<nlohmann::json> previous = ReadJson(dir / "summary.json");
+  if (previous.ok()) {
     context.target = RunField(*previous, "target");
     context.server = RunField(*previous, "server");
     const nlohmann::json& host =
@@ -90,13 +94,47 @@ int ReportCommand(const ReportOptions& options) {
       if (w.is_string()) context.watched.push_back(w.get<std::string>());
     }
   }
-  absl::StatusOr<nlohmann::json> report = WriteReportFiles(**store, context, dir);
+
+  // The network section, when the run was captured: from the same files
+  // `analyzer run --capture` built it from. How the run captured is in
+  // capture.json; runs recorded before that file existed have it in the
+  // previous summary.
+  std::function<void(nlohmann::json&)> add_network;
+  CaptureSettings capture_settings;
+  std::string network_note;  // Why there is no section.
+  if (fs::exists(dir / kCaptureFile)) {
+    if (absl::StatusOr<CaptureSettings> stored = ReadCaptureSettings(dir); stored.ok()) {
+      capture_settings = *std::move(stored);
+    } else {
+      if (!absl::IsNotFound(stored.status())) {
+        std::cerr << "analyzer report: warning: " << stored.status().message()
+                  << "; the capture's settings come from the previous summary.json\n";
+      }
+      if (previous.ok()) capture_settings = CaptureSettingsFromReport(*previous);
+    }
+    add_network = [&](nlohmann::json& report) {
+      report["network"] = NetworkSection(dir, capture_settings, report);
+    };
+  } else if (fs::exists(dir / kCaptureSettingsFile)) {
+    network_note =
+        absl::StrCat("network: no section: ", kCaptureFile, " is missing from ", dir.string());
+  } else {
+    network_note = absl::StrCat("network: no section: the run has no ", kCaptureFile,
+                                " (record one with `analyzer run --capture`)");
+  }
+
+  absl::StatusOr<nlohmann::json> report = WriteReportFiles(**store, context, dir, add_network);
   if (!report.ok()) {
     std::cerr << "analyzer report: error: " << report.status().message() << "\n";
     return app::kExitFailure;
   }
-  std::cout << "run " << run->run_id << ": wrote report.html, summary.json, timeseries.csv\n"
-            << "results: " << dir.string() << "\n";
+  std::cout << "run " << run->run_id << ": wrote report.html, summary.json, timeseries.csv\n";
+  if (report->contains("network")) {
+    std::cout << DescribeNetworkSection((*report)["network"]);
+  } else {
+    std::cout << network_note << "\n";
+  }
+  std::cout << "results: " << dir.string() << "\n";
   return app::kExitOk;
 }
 

@@ -3,7 +3,9 @@
 //
 //   analyzer report results/20261128-054000-ftpd
 //     analyzes the run stored in that folder's run.db again and rewrites
-//     report.html, summary.json and timeseries.csv there.
+//     report.html, summary.json and timeseries.csv there; a captured run
+//     (capture.pcap in the folder) gets its "network" section again
+//     (network_section.h), any other a one-line note saying why it has none.
 //   analyzer compare results/A results/B [--max-tps-drop 5] [--json]
 //     compares B (candidate) with A (baseline) from their summary.json;
 //     exit status 0 unchanged or better, 3 regressed, 1 unreadable input.
@@ -21,7 +23,8 @@ struct ReportOptions {
   double slo_p99_ms = 50;
 };
 
-// Rewrites the report files of a stored run; returns the exit status.
+// Rewrites the report files of a stored run (with the network section when
+// the folder holds the run's capture); returns the exit status.
 int ReportCommand(const ReportOptions& options);
 
 struct CompareCommandOptions {

@@ -10,6 +10,7 @@ Usage: perf_run_test.py ANALYZER FTPD LOADGEN MONITOR
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -98,6 +99,13 @@ def non_null(values):
     return [v for v in values if v is not None]
 
 
+def without_timing(network):
+    """A network section without the one figure that depends on the clock."""
+    network = dict(network, capture=dict(network["capture"]))
+    del network["capture"]["analysis_s"]
+    return network
+
+
 class CompletedRunTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -171,6 +179,10 @@ class CompletedRunTest(unittest.TestCase):
                                 timeout=60)
         self.assertEqual(report.returncode, 0, report.stderr)
         self.assertIn("results: " + folder, report.stdout)
+        # Not captured: no network section, a note saying why, no error.
+        self.assertNotIn("network", self.perf.summary())
+        self.assertIn("network: no section: the run has no capture.pcap", report.stdout)
+        self.assertEqual(report.stderr, "")
         same = subprocess.run([ANALYZER, "compare", folder, folder], capture_output=True,
                               text=True, timeout=60)
         self.assertEqual(same.returncode, 0, same.stdout + same.stderr)
@@ -258,6 +270,49 @@ class CaptureRunTest(unittest.TestCase):
             html = f.read()
         self.assertIn('"client_vs_wire"', html)
         self.assertIn("Network (on the wire)", html)
+
+    def test_report_command_rebuilds_the_network_section(self):
+        self.assertEqual(self.status, 0, self.perf.stdout() + self.perf.stderr())
+        folder = self.perf.folder()
+        original = self.perf.summary()["network"]
+        with open(os.path.join(folder, "capture.json")) as f:
+            settings = json.load(f)
+        self.assertEqual(settings["filter"], original["capture"]["filter"])
+        self.assertEqual(settings["snaplen"], 200)
+        self.assertEqual(settings["max_mb"], 512)
+        # On a copy (named like the run, as results/<run-id>), so that the
+        # other tests read the files the run wrote.
+        copy = os.path.join(TMP, "capture-report", os.path.basename(folder))
+        shutil.rmtree(os.path.dirname(copy), ignore_errors=True)
+        shutil.copytree(folder, copy)
+
+        def report():
+            done = subprocess.run([ANALYZER, "report", copy], capture_output=True, text=True,
+                                  timeout=120)
+            self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
+            self.assertEqual(done.stderr, "")
+            self.assertRegex(done.stdout, r"network: \d+ packets captured")
+            with open(os.path.join(copy, "summary.json")) as f:
+                return json.load(f), done.stdout
+
+        rebuilt, stdout = report()
+        self.assertIn("results: " + copy, stdout)
+        self.assertEqual(without_timing(rebuilt["network"]), without_timing(original))
+        with open(os.path.join(copy, "report.html")) as f:
+            self.assertIn("Network (on the wire)", f.read())
+        # A run recorded before capture.json: its previous summary says how
+        # it captured.
+        os.remove(os.path.join(copy, "capture.json"))
+        rebuilt, _ = report()
+        self.assertEqual(without_timing(rebuilt["network"]), without_timing(original))
+        # Without the capture, no section and no error.
+        os.remove(os.path.join(copy, "capture.pcap"))
+        done = subprocess.run([ANALYZER, "report", copy], capture_output=True, text=True,
+                              timeout=120)
+        self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
+        self.assertIn("network: no section: the run has no capture.pcap", done.stdout)
+        with open(os.path.join(copy, "summary.json")) as f:
+            self.assertNotIn("network", json.load(f))
 
 
 class TeardownTest(unittest.TestCase):
