@@ -18,6 +18,7 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -84,9 +85,13 @@ struct StepRuntime {
   // Stats index; -1 for think and rendezvous steps.
   int op = -1;
   size_t target = 0;
-  // HTTP: the request, when it has no ${...} to substitute.
+  // HTTP: the request (built once; with ${...} expanded per request when
+  // `templated`), whether it is a HEAD request, and the status it expects
+  // (0: any 2xx).
   std::string request;
   bool templated = false;
+  bool head = false;
+  int expect_status = 0;
   // Upload content from a local file.
   std::shared_ptr<const std::string> file_content;
   RendezvousPoint* rendezvous = nullptr;
@@ -217,9 +222,15 @@ class Engine::Impl {
   asio::awaitable<void> ClosedUser(uint64_t index);
   asio::awaitable<void> OpenScheduler(size_t thread, size_t scheduler, size_t schedulers);
   asio::awaitable<void> OpenWorker(ThreadState& ts, VirtualUser* vu, Clock::time_point intended);
+  // Runs one transaction; latency counts from `intended` (open model), or
+  // from its actual start when nullopt (closed model).
   asio::awaitable<void> RunTransaction(VirtualUser& vu, ThreadState& ts,
-                                       Clock::time_point intended);
-  asio::awaitable<StepResult> RunStep(VirtualUser& vu, const StepRuntime& step);
+                                       std::optional<Clock::time_point> intended);
+  // The user's HTTP client for `step`'s target, created on first use on the
+  // thread's context; null, with `error` set, when the target's TLS config
+  // cannot be made.
+  HttpClient* HttpClientFor(VirtualUser& vu, ThreadState& ts, const StepRuntime& step,
+                            StepResult* error);
   asio::awaitable<StepResult> RunFtp(VirtualUser& vu, const StepRuntime& step);
   asio::awaitable<void> Sleep(Clock::duration d);
   asio::awaitable<void> Rendezvous(const StepRuntime& step);
@@ -323,6 +334,8 @@ absl::Status Engine::Impl::Prepare() {
             h.method().empty() ? "GET" : h.method(), h.path().empty() ? "/" : h.path(),
             target.url.HostPort(), headers, h.body(), !h.has_keep_alive() || h.keep_alive());
         s.templated = s.request.find("${") != std::string::npos;
+        s.head = h.method() == "HEAD";
+        s.expect_status = static_cast<int>(h.expect_status());
       }
       if (step.has_ftp() && !step.ftp().local_file().empty()) {
         const std::string& path = step.ftp().local_file();
@@ -571,31 +584,26 @@ asio::awaitable<StepResult> Engine::Impl::RunFtp(VirtualUser& vu, const StepRunt
   }
 }
 
-asio::awaitable<StepResult> Engine::Impl::RunStep(VirtualUser& vu, const StepRuntime& s) {
-  if (s.step->has_ftp()) co_return co_await RunFtp(vu, s);
+HttpClient* Engine::Impl::HttpClientFor(VirtualUser& vu, ThreadState& ts, const StepRuntime& s,
+                                        StepResult* error) {
+  std::unique_ptr<HttpClient>& slot = vu.http[s.target];
+  if (slot) return slot.get();
   const TargetRuntime& target = targets_[s.target];
-  auto& slot = vu.http[s.target];
-  if (!slot) {
-    const asio::any_io_executor executor = co_await asio::this_coro::executor;
-    HttpEndpoint endpoint;
-    endpoint.host = target.url.host;
-    endpoint.port = target.url.port;
-    endpoint.timeout = target.timeout;
-    if (target.tls) {
-      absl::StatusOr<TlsClientConfig> tls = ThreadTlsClientConfig(*target.tls, target.url.host);
-      if (!tls.ok())
-        co_return StepResult::Fail(v1::ERROR_CLASS_TLS, std::string(tls.status().message()));
-      endpoint.tls = *std::move(tls);
+  HttpEndpoint endpoint;
+  endpoint.host = target.url.host;
+  endpoint.port = target.url.port;
+  endpoint.timeout = target.timeout;
+  if (target.tls) {
+    absl::StatusOr<TlsClientConfig> tls = ThreadTlsClientConfig(*target.tls, target.url.host);
+    if (!tls.ok()) {
+      *error = StepResult::Fail(v1::ERROR_CLASS_TLS, std::string(tls.status().message()));
+      return nullptr;
     }
-    slot = std::make_unique<HttpClient>(executor, std::move(endpoint));
+    endpoint.tls = *std::move(tls);
   }
-  const v1::HttpStep& h = s.step->http();
-  const bool head = h.method() == "HEAD";
-  if (s.templated) {
-    const std::string request = Expand(s.request, vu);
-    co_return co_await slot->Send(request, head, static_cast<int>(h.expect_status()));
-  }
-  co_return co_await slot->Send(s.request, head, static_cast<int>(h.expect_status()));
+  // The user's coroutines run on its thread's context.
+  slot = std::make_unique<HttpClient>(ts.context->get_executor(), std::move(endpoint));
+  return slot.get();
 }
 
 void Engine::Impl::NoteError(const std::string& tx, const std::string& step, const StepResult& r) {
@@ -608,7 +616,7 @@ void Engine::Impl::NoteError(const std::string& tx, const std::string& step, con
 }
 
 asio::awaitable<void> Engine::Impl::RunTransaction(VirtualUser& vu, ThreadState& ts,
-                                                   Clock::time_point intended) {
+                                                   std::optional<Clock::time_point> intended) {
   size_t choice = 0;
   if (transactions_.size() > 1) {
     const uint64_t pick = vu.rng() % cumulative_weights_.back();
@@ -616,6 +624,11 @@ asio::awaitable<void> Engine::Impl::RunTransaction(VirtualUser& vu, ThreadState&
   }
   const TxRuntime& tx = transactions_[choice];
   const Clock::time_point actual_start = Clock::now();
+  const Clock::time_point latency_start = intended.value_or(actual_start);
+  // The latest clock reading: a step starts when the one before it ended (the
+  // recording in between takes well under the histograms' resolution), so
+  // a request costs one clock read.
+  Clock::time_point now = actual_start;
   ++vu.iteration;
   v1::ErrorClass error = v1::ERROR_CLASS_UNSPECIFIED;
   uint64_t sent = 0, received = 0;
@@ -631,15 +644,28 @@ asio::awaitable<void> Engine::Impl::RunTransaction(VirtualUser& vu, ThreadState&
       }
       co_await Sleep(
           std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds)));
+      now = Clock::now();
       continue;
     }
     if (s.step->has_rendezvous()) {
       co_await Rendezvous(s);
+      now = Clock::now();
       continue;
     }
-    const Clock::time_point step_start = Clock::now();
-    const StepResult r = co_await RunStep(vu, s);
+    const Clock::time_point step_start = now;
+    StepResult r;
+    if (s.step->has_ftp()) {
+      r = co_await RunFtp(vu, s);
+    } else if (HttpClient* http = HttpClientFor(vu, ts, s, &r)) {
+      if (s.templated) {
+        const std::string request = Expand(s.request, vu);
+        r = co_await http->Send(request, s.head, s.expect_status, step_start);
+      } else {
+        r = co_await http->Send(s.request, s.head, s.expect_status, step_start);
+      }
+    }
     const Clock::time_point step_end = Clock::now();
+    now = step_end;
     const size_t op = static_cast<size_t>(s.op);
     ts.stats.AddBytes(op, r.bytes_sent, r.bytes_received);
     sent += r.bytes_sent;
@@ -653,12 +679,12 @@ asio::awaitable<void> Engine::Impl::RunTransaction(VirtualUser& vu, ThreadState&
     const int64_t us = Micros(step_end - step_start);
     ts.stats.RecordSuccess(op, us, us);
   }
-  const Clock::time_point end = Clock::now();
+  const Clock::time_point end = now;
   ts.stats.AddBytes(tx.op, sent, received);
   if (error != v1::ERROR_CLASS_UNSPECIFIED) {
     ts.stats.RecordError(tx.op, error);
   } else {
-    ts.stats.RecordSuccess(tx.op, Micros(end - intended), Micros(end - actual_start));
+    ts.stats.RecordSuccess(tx.op, Micros(end - latency_start), Micros(end - actual_start));
   }
   if (tx.pacing > Clock::duration::zero() && !open_) {
     const Clock::time_point next = actual_start + tx.pacing;
@@ -672,7 +698,7 @@ asio::awaitable<void> Engine::Impl::ClosedUser(uint64_t index) {
   InitUser(vu, GlobalUser(index, options_.share));
   while (!stopping_.load(std::memory_order_relaxed) &&
          index < desired_users_.load(std::memory_order_relaxed)) {
-    co_await RunTransaction(vu, ts, Clock::now());
+    co_await RunTransaction(vu, ts, std::nullopt);
   }
   running_[index].store(false);
   active_.fetch_sub(1);

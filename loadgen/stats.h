@@ -68,7 +68,9 @@ class ThreadStats {
 
  private:
   friend class StatsMerger;
-  struct Slot {
+  // Cache-line aligned: the threads' slots are allocated one after the
+  // other, and a slot's writer must not share a line with another thread's.
+  struct alignas(64) Slot {
     Slot(bool uncorrected);
     std::atomic<uint64_t> count{0};
     std::atomic<uint64_t> errors{0};
