@@ -85,11 +85,17 @@ struct StepRuntime {
   // Stats index; -1 for think and rendezvous steps.
   int op = -1;
   size_t target = 0;
-  // HTTP: the request (built once; with ${...} expanded per request when
-  // `templated`), whether it is a HEAD request, and the status it expects
-  // (0: any 2xx).
+  // HTTP: the request (built once, unless `templated`: then its parts have
+  // ${...} in them and it is built per request from them, so that
+  // Content-Length counts the expanded body), whether it is a HEAD request,
+  // and the status it expects (0: any 2xx).
   std::string request;
   bool templated = false;
+  struct {
+    std::string method, path, host, body;
+    std::map<std::string, std::string> headers;
+    bool keep_alive = true;
+  } parts;
   bool head = false;
   int expect_status = 0;
   // Upload content from a local file.
@@ -294,15 +300,14 @@ absl::Status Engine::Impl::Prepare() {
     rt.http = url->scheme == parse::Scheme::kHttp || url->scheme == parse::Scheme::kHttps;
     if (t.has_timeout()) rt.timeout = ToNanos(t.timeout());
     if (url->UsesTls()) {
-      absl::StatusOr<TlsOptions> tls = TargetTlsOptions(t);
-      if (!tls.ok()) return tls.status();
+      TlsOptions tls = TargetTlsOptions(t);
       // A CA file that cannot be loaded fails the run before it starts.
-      absl::Status loaded = MakeClientTlsContext(*tls).status();
+      absl::Status loaded = MakeClientTlsContext(tls).status();
       if (!loaded.ok()) {
         return absl::InvalidArgumentError(
             absl::StrCat("target '", t.name(), "': ", loaded.message()));
       }
-      rt.tls = *std::move(tls);
+      rt.tls = std::move(tls);
     }
     targets_.push_back(std::move(rt));
   }
@@ -330,9 +335,14 @@ absl::Status Engine::Impl::Prepare() {
         const v1::HttpStep& h = step.http();
         const TargetRuntime& target = targets_[s.target];
         std::map<std::string, std::string> headers(h.headers().begin(), h.headers().end());
-        s.request = HttpClient::BuildRequest(
-            h.method().empty() ? "GET" : h.method(), h.path().empty() ? "/" : h.path(),
-            target.url.HostPort(), headers, h.body(), !h.has_keep_alive() || h.keep_alive());
+        s.parts = {h.method().empty() ? "GET" : h.method(),
+                   h.path().empty() ? "/" : h.path(),
+                   target.url.HostPort(),
+                   h.body(),
+                   std::move(headers),
+                   !h.has_keep_alive() || h.keep_alive()};
+        s.request = HttpClient::BuildRequest(s.parts.method, s.parts.path, s.parts.host,
+                                             s.parts.headers, s.parts.body, s.parts.keep_alive);
         s.templated = s.request.find("${") != std::string::npos;
         s.head = h.method() == "HEAD";
         s.expect_status = static_cast<int>(h.expect_status());
@@ -658,7 +668,11 @@ asio::awaitable<void> Engine::Impl::RunTransaction(VirtualUser& vu, ThreadState&
       r = co_await RunFtp(vu, s);
     } else if (HttpClient* http = HttpClientFor(vu, ts, s, &r)) {
       if (s.templated) {
-        const std::string request = Expand(s.request, vu);
+        std::map<std::string, std::string> headers;
+        for (const auto& [name, value] : s.parts.headers) headers[name] = Expand(value, vu);
+        const std::string request =
+            HttpClient::BuildRequest(s.parts.method, Expand(s.parts.path, vu), s.parts.host,
+                                     headers, Expand(s.parts.body, vu), s.parts.keep_alive);
         r = co_await http->Send(request, s.head, s.expect_status, step_start);
       } else {
         r = co_await http->Send(s.request, s.head, s.expect_status, step_start);
