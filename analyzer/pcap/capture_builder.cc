@@ -2,8 +2,12 @@
 
 namespace tpslab::analyzer::pcap {
 
-CaptureBuilder::CaptureBuilder(int link_type, int64_t start_ns, int64_t step_ns)
-    : link_type_(link_type), now_ns_(start_ns), step_ns_(step_ns), writer_(link_type) {}
+CaptureBuilder::CaptureBuilder(int link_type, int64_t start_ns, int64_t step_ns,
+                               uint32_t snap_length)
+    : link_type_(link_type),
+      now_ns_(start_ns),
+      step_ns_(step_ns),
+      writer_(link_type, /*nanosecond=*/true, snap_length) {}
 
 void CaptureBuilder::Write(Conversation& c, Side from, uint32_t seq, uint8_t flags,
                            std::string_view data) {
@@ -67,13 +71,14 @@ void CaptureBuilder::Skip(int id, Side from, uint32_t bytes) {
   conversations_[static_cast<size_t>(id)].next_seq[from] += bytes;
 }
 
-void CaptureBuilder::Close(int id) {
+void CaptureBuilder::Close(int id, Side first) {
   Conversation& c = conversations_[static_cast<size_t>(id)];
-  Write(c, kClient, c.next_seq[kClient], kTcpFin | kTcpAck, "");
-  ++c.next_seq[kClient];
-  Write(c, kServer, c.next_seq[kServer], kTcpFin | kTcpAck, "");
-  ++c.next_seq[kServer];
-  Write(c, kClient, c.next_seq[kClient], kTcpAck, "");
+  const Side second = first == kClient ? kServer : kClient;
+  Write(c, first, c.next_seq[first], kTcpFin | kTcpAck, "");
+  ++c.next_seq[first];
+  Write(c, second, c.next_seq[second], kTcpFin | kTcpAck, "");
+  ++c.next_seq[second];
+  Write(c, first, c.next_seq[first], kTcpAck, "");
 }
 
 void CaptureBuilder::Reset(int id, Side from) {

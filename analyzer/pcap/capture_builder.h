@@ -28,11 +28,11 @@ class CaptureBuilder {
   // Which side sends.
   enum Side { kClient = 0, kServer = 1 };
 
-  // Frames go to a PcapWriter for `link_type`; the clock starts at
-  // `start_ns` and advances `step_ns` per packet (defaults: 2026-01-01,
-  // 50 us).
+  // Frames go to a PcapWriter for `link_type` that keeps `snap_length`
+  // bytes of each; the clock starts at `start_ns` and advances `step_ns` per
+  // packet (defaults: 2026-01-01, 50 us, 262144 bytes).
   explicit CaptureBuilder(int link_type, int64_t start_ns = 1'767'225'600'000'000'000,
-                          int64_t step_ns = 50'000);
+                          int64_t step_ns = 50'000, uint32_t snap_length = 262144);
 
   // Writes the three-way handshake; returns the connection's id.
   int Connect(const Endpoint& client, const Endpoint& server);
@@ -48,8 +48,8 @@ class CaptureBuilder {
   // Advances the side's next sequence number as if `bytes` had been sent
   // (their packets lost before the capture point).
   void Skip(int id, Side from, uint32_t bytes);
-  // FIN from the client, FIN/ACK from the server, final ACK.
-  void Close(int id);
+  // FIN from `first`, FIN/ACK from the other side, final ACK.
+  void Close(int id, Side first = kClient);
   // RST from `from`.
   void Reset(int id, Side from);
   // Moves the clock forward.
