@@ -17,10 +17,10 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <unordered_map>
 
 #include "absl/status/statusor.h"
 #include "ftpd/path_jail.h"
+#include "ftpd/weak_registry.h"
 
 namespace tpslab::ftpd {
 
@@ -41,18 +41,15 @@ class HomeJails {
   std::size_t open_homes() const;
 
  private:
-  struct Entry {
-    std::weak_ptr<const PathJail> jail;
+  // Which directory a shared jail has open.
+  struct Identity {
     dev_t device = 0;
     ino_t inode = 0;
   };
 
-  static constexpr std::size_t kMinSweep = 64;
-
   const PathJail& root_;
   mutable std::mutex mutex_;
-  std::unordered_map<std::string, Entry> homes_;
-  std::size_t sweep_at_ = kMinSweep;  // Map size that triggers a sweep.
+  WeakRegistry<std::string, const PathJail, Identity> homes_;
 };
 
 }  // namespace tpslab::ftpd

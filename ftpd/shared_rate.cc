@@ -15,22 +15,13 @@ SharedRate::Clock::time_point SharedRate::Reserve(std::size_t bytes, Clock::time
 
 std::shared_ptr<SharedRate> UserRates::For(const std::string& user) {
   std::lock_guard lock(mutex_);
-  std::weak_ptr<SharedRate>& slot = users_[user];
-  std::shared_ptr<SharedRate> rate = slot.lock();
+  std::shared_ptr<SharedRate> rate = users_.Find(user);
   if (!rate) {
     rate = std::make_shared<SharedRate>(rate_);
-    slot = rate;
-  }
-  if (users_.size() >= sweep_at_) {
-    std::erase_if(users_, [](const auto& entry) { return entry.second.expired(); });
-    sweep_at_ = std::max<std::size_t>(64, 2 * users_.size());
+    users_.Insert(user, rate);
   }
   return rate;
 }
-
-}  // namespace tpslab::ftpd
-
-namespace tpslab::ftpd {
 
 std::size_t UserRates::tracked() const {
   std::lock_guard lock(mutex_);

@@ -21,7 +21,8 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <unordered_map>
+
+#include "ftpd/weak_registry.h"
 
 namespace tpslab::ftpd {
 
@@ -62,8 +63,7 @@ class UserRates {
  private:
   const uint64_t rate_;
   mutable std::mutex mutex_;
-  std::unordered_map<std::string, std::weak_ptr<SharedRate>> users_;
-  std::size_t sweep_at_ = 64;  // Map size that triggers forgetting idle users.
+  WeakRegistry<std::string, SharedRate> users_;
 };
 
 }  // namespace tpslab::ftpd
