@@ -30,8 +30,7 @@ absl::StatusOr<PassiveListeners::Lease> PassiveListeners::Acquire(
       // The most recently released first: its port is the likeliest to be
       // warm in the caches.
       const auto it = std::find_if(idle_.rbegin(), idle_.rend(), [&](const Idle& idle) {
-        return idle.ports == &ports && idle.buffer_size == buffer_size &&
-               idle.endpoint.address() == address;
+        return idle.Matches(&ports, buffer_size, address);
       });
       if (it == idle_.rend()) break;
       Lease lease{std::move(it->acceptor), it->endpoint, 0, &ports, buffer_size};
@@ -65,8 +64,7 @@ void PassiveListeners::Release(Lease lease) {
   if (!lease.acceptor.is_open()) return;
   std::lock_guard lock(mutex_);
   const auto same = std::count_if(idle_.begin(), idle_.end(), [&](const Idle& idle) {
-    return idle.ports == lease.ports && idle.buffer_size == lease.buffer_size &&
-           idle.endpoint.address() == lease.endpoint.address();
+    return idle.Matches(lease.ports, lease.buffer_size, lease.endpoint.address());
   });
   if (static_cast<std::size_t>(same) >= kMaxIdle) return;  // `lease` closes the listener.
   idle_.push_back({std::move(lease.acceptor), lease.endpoint, lease.ports, lease.buffer_size});

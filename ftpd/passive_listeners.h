@@ -80,6 +80,14 @@ class PassiveListeners : public boost::asio::execution_context::service {
     tcp::endpoint endpoint;
     PassivePorts* ports;
     int buffer_size;
+
+    // Whether this listener serves leases of `ports`, `buffer_size` and
+    // `address`: what Acquire asks for and Release counts against kMaxIdle.
+    bool Matches(const PassivePorts* wanted_ports, int wanted_buffer_size,
+                 const boost::asio::ip::address& address) const {
+      return ports == wanted_ports && buffer_size == wanted_buffer_size &&
+             endpoint.address() == address;
+    }
   };
 
   // Closes every idle listener before the io_context goes away.
