@@ -46,6 +46,9 @@ std::chrono::nanoseconds ToNanos(const google::protobuf::Duration& d) {
 }
 double ToSeconds(const google::protobuf::Duration& d) { return d.seconds() + d.nanos() / 1e9; }
 
+// Whether `text` has a ${...} reference, expanded per virtual user.
+bool HasTemplate(std::string_view text) { return text.find("${") != std::string_view::npos; }
+
 int64_t Micros(Clock::duration d) {
   return std::chrono::duration_cast<std::chrono::microseconds>(d).count();
 }
@@ -341,9 +344,16 @@ absl::Status Engine::Impl::Prepare() {
                    h.body(),
                    std::move(headers),
                    !h.has_keep_alive() || h.keep_alive()};
-        s.request = HttpClient::BuildRequest(s.parts.method, s.parts.path, s.parts.host,
-                                             s.parts.headers, s.parts.body, s.parts.keep_alive);
-        s.templated = s.request.find("${") != std::string::npos;
+        s.templated =
+            HasTemplate(s.parts.method) || HasTemplate(s.parts.path) || HasTemplate(s.parts.host) ||
+            HasTemplate(s.parts.body) ||
+            std::any_of(s.parts.headers.begin(), s.parts.headers.end(), [](const auto& header) {
+              return HasTemplate(header.first) || HasTemplate(header.second);
+            });
+        if (!s.templated) {
+          s.request = HttpClient::BuildRequest(s.parts.method, s.parts.path, s.parts.host,
+                                               s.parts.headers, s.parts.body, s.parts.keep_alive);
+        }
         s.head = h.method() == "HEAD";
         s.expect_status = static_cast<int>(h.expect_status());
       }
@@ -421,7 +431,7 @@ void Engine::Impl::InitUser(VirtualUser& vu, uint64_t index) {
 }
 
 std::string Engine::Impl::Expand(const std::string& text, const VirtualUser& vu) const {
-  if (text.find("${") == std::string::npos) return text;
+  if (!HasTemplate(text)) return text;
   std::string out;
   size_t i = 0;
   while (i < text.size()) {
