@@ -8,7 +8,7 @@
 # manifests parse as YAML.
 #   $1 analyzer, $2 monitor, $3 ftpd, $4 loadgen, $5 prometheus.yml,
 #   $6 k8s-prometheus.yml, $7 grafana-dashboard.json, $8... k8s manifests
-set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 analyzer="$1"
 monitor="$2"
 ftpd="$3"
@@ -18,27 +18,11 @@ k8s_prometheus_yml="$6"
 dashboard="$7"
 shift 7
 manifests=("$@")
-work="${TEST_TMPDIR:-$(mktemp -d)}"
 python=/usr/bin/python3
-pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true' EXIT
-
-# Waits for "PREFIX HOST:PORT" in file $1 and prints HOST:PORT.
-address_from() {
-  for _ in $(seq 200); do
-    local a
-    a="$(sed -n "s/^$2 //p" "$1" 2>/dev/null || true)"
-    if [[ -n "$a" ]]; then echo "$a"; return 0; fi
-    sleep 0.05
-  done
-  echo "no '$2' line in $1" >&2
-  cat "${1%.out}.err" >&2 || true
-  return 1
-}
 
 # --- Static checks: promtool and YAML. --------------------------------------
 promtool check config "$prometheus_yml" >"$work/promtool.out" 2>&1 ||
-  { echo "promtool rejects $prometheus_yml"; cat "$work/promtool.out"; exit 1; }
+  fail "promtool rejects $prometheus_yml" "$work/promtool.out"
 # Debian's promtool has no Kubernetes discovery: check the rest of
 # k8s-prometheus.yml (globals, relabelling) with static targets instead.
 "$python" - "$k8s_prometheus_yml" "$work/k8s-prometheus-static.yml" <<'PY'
@@ -50,7 +34,7 @@ for job in config["scrape_configs"]:
 yaml.safe_dump(config, open(sys.argv[2], "w"))
 PY
 promtool check config "$work/k8s-prometheus-static.yml" >"$work/promtool-k8s.out" 2>&1 ||
-  { echo "promtool rejects $k8s_prometheus_yml"; cat "$work/promtool-k8s.out"; exit 1; }
+  fail "promtool rejects $k8s_prometheus_yml" "$work/promtool-k8s.out"
 
 "$python" - "${manifests[@]}" <<'PY'
 import sys, yaml
@@ -72,35 +56,26 @@ PY
 
 # --- The components. --------------------------------------------------------
 token=prom-test-token
-mkdir -p "$work/root/incoming"
-"$ftpd" --listen 127.0.0.1:0 --admin 127.0.0.1:0 --root "$work/root" --anonymous \
-  --anonymous-root / --anonymous-upload-dir /incoming --log-level warn \
-  >"$work/ftpd.out" 2>"$work/ftpd.err" &
-pids+=($!)
-"$analyzer" serve --grpc 127.0.0.1:0 --http 127.0.0.1:0 --db "$work/runs.db" --token "$token" \
-  >"$work/analyzer.out" 2>"$work/analyzer.err" &
-pids+=($!)
-ftp="$(address_from "$work/ftpd.out" "listening on")"
+start_ftpd --admin 127.0.0.1:0
 ftpd_admin="$(address_from "$work/ftpd.out" "admin on")"
-grpc="$(address_from "$work/analyzer.out" "grpc on")"
-http="$(address_from "$work/analyzer.out" "http on")"
-"$monitor" --coordinator "$grpc" --token "$token" --prometheus 127.0.0.1:0 --process ftpd \
+start_analyzer 127.0.0.1:0 --token "$token"
+"$monitor" --coordinator "$grpc_address" --token "$token" --prometheus 127.0.0.1:0 --process ftpd \
   --interval 500ms --log-level warn >"$work/monitor.out" 2>"$work/monitor.err" &
 pids+=($!)
 monitor_http="$(address_from "$work/monitor.out" "prometheus on")"
 # A loadgen agent as in k8s/loadgen-agents.yaml: registers and stays connected.
-"$loadgen" agent --coordinator "$grpc" --token "$token" --name agent-1 \
+"$loadgen" agent --coordinator "$grpc_address" --token "$token" --name agent-1 \
   >"$work/agent.out" 2>"$work/agent.err" &
 pids+=($!)
 
 # --- Prometheus with docs/deploy/prometheus.yml. ------------------------------
-sed -e "s/127\.0\.0\.1:8080/$http/" -e "s/127\.0\.0\.1:9100/$monitor_http/" \
+sed -e "s/127\.0\.0\.1:8080/$http_address/" -e "s/127\.0\.0\.1:9100/$monitor_http/" \
   -e "s/127\.0\.0\.1:9121/$ftpd_admin/" "$prometheus_yml" >"$work/prometheus.yml"
-for address in "$http" "$monitor_http" "$ftpd_admin"; do
+for address in "$http_address" "$monitor_http" "$ftpd_admin"; do
   grep -q "\"$address\"" "$work/prometheus.yml" ||
-    { echo "prometheus.yml has no target line to point at $address"; exit 1; }
+    fail "prometheus.yml has no target line to point at $address"
 done
-prom_port="$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+prom_port="$(free_port)"
 /usr/bin/prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb" \
   --web.listen-address="127.0.0.1:$prom_port" --log.level=warn \
   >/dev/null 2>"$work/prometheus.err" &
@@ -109,25 +84,25 @@ pids+=($!)
 # Load through the coordinator while Prometheus scrapes, so the live gauges
 # (tpslab_tps, latency, errors: "the latest complete second") are seen
 # non-zero; after the load they rightly fall back to zero.
-"$loadgen" run --target "ftp://anonymous:test@$ftp/incoming/" --transaction upload:1KiB \
-  --users 2 --duration 6s --progress off --coordinator "$grpc" --token "$token" \
+"$loadgen" run --target "ftp://anonymous:test@$ftp_address/incoming/" --transaction upload:1KiB \
+  --users 2 --duration 6s --progress off --coordinator "$grpc_address" --token "$token" \
   >"$work/loadgen.out" 2>"$work/loadgen.err" &
 loadgen_pid=$!
 pids+=("$loadgen_pid")
 
 # The coordinator exposes the live load gauges from the first interval on.
 for _ in $(seq 150); do
-  curl -sf "http://$http/metrics" | grep -q '^tpslab_tps{' && break
+  curl -sf "http://$http_address/metrics" | grep -q '^tpslab_tps{' && break
   sleep 0.2
 done
 for name in analyzer monitor ftpd; do
   case "$name" in
-    analyzer) address="$http" ;;
+    analyzer) address="$http_address" ;;
     monitor) address="$monitor_http" ;;
     ftpd) address="$ftpd_admin" ;;
   esac
   curl -sf "http://$address/metrics" >"$work/$name.prom" ||
-    { echo "GET http://$address/metrics ($name) failed"; exit 1; }
+    fail "GET http://$address/metrics ($name) failed"
 done
 
 "$python" - "$prom_port" "$dashboard" "$work" <<'PY'
@@ -229,5 +204,5 @@ for variable in variables:
     assert any(label in r["metric"] for r in query(metric)), variable
 print("dashboard: every query returns data")
 PY
-wait "$loadgen_pid" || { echo "loadgen failed"; cat "$work/loadgen.err"; exit 1; }
+wait "$loadgen_pid" || fail "loadgen exited with $?" "$work/loadgen.err"
 echo PASS
