@@ -24,21 +24,14 @@ SIZE_MIB="${SIZE_MIB:-512}"
 SESSIONS="${SESSIONS:-10000}"
 PEER_DIR="${PEER_DIR:-/dev/shm/tpslab-peer-debs}"
 PY=/usr/bin/python3
-WORK="$(mktemp -d /dev/shm/tpslab-bulk.XXXXXX)"
-chmod 755 "$WORK" # servers that switch to the ftp user must reach the roots inside
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+# The work directory and the helpers shared with ftpd_vs_peers.sh.
+source "benchmarks/ftpd_peers_lib.sh"
+setup_work bulk
 
 if [[ -z "${FTPD_BIN:-}" ]]; then
   ./bazelw build -c opt //ftpd >&2
 fi
 cp "${FTPD_BIN:-bazel-out/k8-opt/bin/ftpd/ftpd}" "$WORK/"
-source "benchmarks/ftpd_peers_lib.sh"
 
 # Every server's root holds the same file (hard links on one tmpfs).
 head -c "$((SIZE_MIB * 1024 * 1024))" /dev/urandom >"$WORK/big.bin"
@@ -140,10 +133,11 @@ idle() {
     --log-level warn >"$WORK/ftpd-idle.out" 2>"$WORK/ftpd-idle.err" &
   SERVER_PID=$!
   PIDS+=("$SERVER_PID")
-  for _ in $(seq 100); do
-    bash -c "exec 3<>/dev/tcp/127.0.0.1/$SERVER_PORT" 2>/dev/null && break
-    sleep 0.05
-  done
+  wait_listening "$SERVER_PORT" || {
+    echo "ftpd did not start listening on $SERVER_PORT" >&2
+    cat "$WORK/ftpd-idle.err" >&2
+    exit 1
+  }
   "$PY" - "$SERVER_PORT" "$SERVER_PID" "$SESSIONS" <<'EOF'
 import socket, sys, time
 port, pid, count = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])

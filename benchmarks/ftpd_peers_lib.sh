@@ -1,12 +1,47 @@
-# Helpers for the ftpd-vs-peers benchmarks (sourced, not run): starting ftpd,
-# vsftpd, pyftpdlib, pure-ftpd and proftpd on loopback, each configured for
-# speed (no reverse DNS, no ident, generous limits), and reading their CPU
-# time. The caller sets WORK (a directory on tmpfs, mode 755), PEER_DIR
-# (where pure-ftpd and proftpd are unpacked from their Debian packages) and
-# PIDS (an array; started servers are appended so the caller can kill them);
-# start_server sets SERVER_PID and SERVER_PORT.
+# Helpers for the FTP server benchmarks (sourced, not run): a work directory
+# on tmpfs with cleanup of the servers started, starting ftpd, vsftpd,
+# pyftpdlib, pure-ftpd and proftpd on loopback, each configured for speed
+# (no reverse DNS, no ident, no per-session namespaces, generous limits),
+# and reading their CPU time. The caller sets PEER_DIR (where pure-ftpd and
+# proftpd are unpacked from their Debian packages) if it runs those two.
+#
+#   source benchmarks/ftpd_peers_lib.sh
+#   setup_work peers                     # sets WORK, PIDS; cleans up at exit
+#   cp bazel-out/k8-opt/bin/ftpd/ftpd "$WORK/"
+#   mkdir -p "$WORK/root/pub" "$WORK/root/incoming"
+#   start_server vsftpd "$WORK/root"     # sets SERVER_PID, SERVER_PORT
 # shellcheck shell=bash
+
+# Makes WORK, a fresh directory on tmpfs (/dev/shm) named after $1, mode 755
+# (servers that switch to the ftp user must reach the roots inside), and
+# PIDS, an array of processes to kill at exit (start_server appends to it);
+# at exit, kills them and removes WORK.
+setup_work() {
+  WORK="$(mktemp -d "/dev/shm/tpslab-$1.XXXXXX")"
+  chmod 755 "$WORK"
+  PIDS=()
+  trap cleanup_work EXIT
+}
+
+cleanup_work() {
+  local pid
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+
+# Prints a TCP port on 127.0.0.1 that was free a moment ago.
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# Waits up to 5 s for 127.0.0.1:$1 to accept connections; false if it does
+# not.
+wait_listening() {
+  for _ in $(seq 100); do
+    if bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; then return 0; fi
+    sleep 0.05
+  done
+  return 1
+}
 
 # Seconds of CPU (user + system, own and reaped children) of process $1.
 cpu_seconds() {
@@ -84,8 +119,10 @@ prepare_peer() {
   esac
 }
 
-# Starts server $1 serving $2 (a directory with pub/file-1k and incoming/),
-# sets SERVER_PID and SERVER_PORT.
+# Starts server $1 ($WORK/ftpd for ftpd) serving $2 (a directory with pub/
+# and incoming/: anonymous users read the first and upload into the second)
+# on a free loopback port; sets SERVER_PID and SERVER_PORT. Exits the script
+# if it does not start listening.
 start_server() {
   local name="$1" root="$2"
   SERVER_PORT="$(free_port)"
@@ -198,10 +235,7 @@ EOF
       ;;
   esac
   PIDS+=("$SERVER_PID")
-  for _ in $(seq 100); do
-    if bash -c "exec 3<>/dev/tcp/127.0.0.1/$SERVER_PORT" 2>/dev/null; then return 0; fi
-    sleep 0.05
-  done
+  wait_listening "$SERVER_PORT" && return 0
   echo "$name did not start listening on $SERVER_PORT" >&2
   cat "$WORK/$name".* >&2 || true
   exit 1

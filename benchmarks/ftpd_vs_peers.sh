@@ -38,24 +38,15 @@ TRANSACTIONS="${TRANSACTIONS:-upload download login}"
 SERVERS="${SERVERS:-ftpd vsftpd pyftpdlib pure-ftpd proftpd}"
 SETTLE_SECONDS="${SETTLE_SECONDS:-65}"
 PEER_DIR="${PEER_DIR:-/dev/shm/tpslab-peer-debs}"
-WORK="$(mktemp -d /dev/shm/tpslab-peers.XXXXXX)"
-chmod 755 "$WORK" # servers that switch to the ftp user must reach the roots inside
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+# The work directory, server start-up, CPU accounting and TIME_WAIT helpers
+# shared with ftpd_bulk_idle.sh and loadgen_ftp_upload.sh.
+source "benchmarks/ftpd_peers_lib.sh"
+setup_work peers
 
 if [[ -z "${FTPD_BIN:-}" || -z "${LOADGEN_BIN:-}" ]]; then
   ./bazelw build -c opt //ftpd //loadgen >&2
 fi
 cp "${FTPD_BIN:-bazel-out/k8-opt/bin/ftpd/ftpd}" "${LOADGEN_BIN:-bazel-out/k8-opt/bin/loadgen/loadgen}" "$WORK/"
-
-# Server start-up, CPU accounting and TIME_WAIT helpers shared with
-# ftpd_bulk_idle.sh.
-source "benchmarks/ftpd_peers_lib.sh"
 
 # Runs one load cell; prints "tps cpu_ms_per_txn errors other_percent time_wait".
 measure() {
