@@ -18,9 +18,17 @@
 //                                 "run_id", "start_delay_ms"}; 201 with the
 //                                 run id and the agents, 409 when there are
 //                                 not enough agents or a run is current.
-//   POST /api/runs/{id}/stop      sends StopRun to its agents ({"reason"}).
+//                                 The run ends by itself when every agent
+//                                 reported the end of its part (see
+//                                 coordinator_service.h).
+//   POST /api/runs/{id}/stop      sends StopRun to its agents ({"reason"})
+//                                 and ends it as aborted; 404 for a run that
+//                                 was not dispatched, 409 when none of its
+//                                 agents is still running it.
 //   POST /api/runs/{id}/end       ends the current run ({"state":
-//                                 "completed"|"failed"|"aborted"}).
+//                                 "completed"|"failed"|"aborted"}); 409 when
+//                                 it is not current (e.g. it ended by
+//                                 itself).
 //                                 POSTs need "Authorization: Bearer TOKEN"
 //                                 when the coordinator has a token.
 //   GET /api/runs/{id}/series     JSON: the run second by second (TPS, errors,

@@ -185,6 +185,19 @@ TEST_F(ApiTest, DistributedRunsOverHttpNeedTheTokenAndAgents) {
   EXPECT_EQ(r.status, 409) << r.body;
   EXPECT_NE(json::parse(r.body)["error"].get<std::string>().find("agent"), std::string::npos)
       << r.body;
+
+  // Stopping: a run that was not dispatched, and one whose agents are done.
+  r = post("/api/runs/r1/stop", R"({"reason": "enough"})");
+  EXPECT_EQ(r.status, 404) << r.body;
+  EXPECT_EQ(json::parse(r.body)["error"], "stop: run r1 was not dispatched by this coordinator");
+  DispatchedPart done{
+      .run_id = "d1", .source_id = "lg-a", .end_state = v1::RUN_STATE_COMPLETED, .ended_ns = 5};
+  ASSERT_TRUE(
+      store_->CreateDispatchedRun({.run_id = "d1", .state = v1::RUN_STATE_COMPLETED}, {done}).ok());
+  r = post("/api/runs/d1/stop", "");
+  EXPECT_EQ(r.status, 409) << r.body;
+  EXPECT_EQ(json::parse(r.body)["error"],
+            "stop: run d1 is over; none of its agents is still running it");
 }
 
 TEST_F(ApiTest, MetricsShowTheLatestSecondAndAgents) {

@@ -59,6 +59,30 @@ bool HasStages(const v1::Scenario& scenario) {
          (scenario.has_open() && scenario.open().stages_size() > 0);
 }
 
+// The state a dispatched run ends with once all its parts ended: FAILED
+// when one failed, else ABORTED when one was stopped, else COMPLETED.
+// UNSPECIFIED while a part has not ended.
+v1::RunState Outcome(const std::vector<DispatchedPart>& parts) {
+  v1::RunState outcome = v1::RUN_STATE_COMPLETED;
+  for (const DispatchedPart& part : parts) {
+    if (!part.ended()) return v1::RUN_STATE_UNSPECIFIED;
+    if (part.end_state == v1::RUN_STATE_FAILED) {
+      outcome = v1::RUN_STATE_FAILED;
+    } else if (part.end_state == v1::RUN_STATE_ABORTED && outcome == v1::RUN_STATE_COMPLETED) {
+      outcome = v1::RUN_STATE_ABORTED;
+    }
+  }
+  return outcome;
+}
+
+// What an agent is sent again when it reconnects before the end of its part.
+std::vector<v1::CoordinatorMessage> ControlsOf(const DispatchedPart& part) {
+  std::vector<v1::CoordinatorMessage> controls(1);
+  *controls[0].mutable_run() = part.spec;
+  if (part.stop) *controls.emplace_back().mutable_stop() = *part.stop;
+  return controls;
+}
+
 }  // namespace
 
 struct CoordinatorService::Channel {
@@ -91,7 +115,8 @@ std::optional<int64_t> CoordinatorService::ClockBounds::Estimate() const {
 }
 
 CoordinatorService::CoordinatorService(RunStore& store, CoordinatorOptions options)
-    : store_(store), options_(WithDefaults(std::move(options))), ingestor_(store, options_.ingest) {
+    : store_(store), options_(WithDefaults(std::move(options))), ingestor_(store, IngestOptions()) {
+  ResumeDispatchedRuns();
   absl::StatusOr<std::vector<RunRecord>> runs = store_.ListRuns();
   if (!runs.ok()) {
     spdlog::error("cannot list runs: {}", std::string(runs.status().message()));
@@ -107,6 +132,50 @@ CoordinatorService::CoordinatorService(RunStore& store, CoordinatorOptions optio
 }
 
 CoordinatorService::~CoordinatorService() = default;
+
+IngestorOptions CoordinatorService::IngestOptions() {
+  IngestorOptions ingest = options_.ingest;
+  ingest.on_stored = [this, also = std::move(ingest.on_stored)](const v1::AgentMessage& message,
+                                                                const std::string& run_id) {
+    if (message.has_run_end()) OnRunEnd(message);
+    if (also) also(message, run_id);
+  };
+  return ingest;
+}
+
+void CoordinatorService::ResumeDispatchedRuns() {
+  absl::StatusOr<std::vector<DispatchedPart>> parts = store_.PartsToResume();
+  if (!parts.ok()) {
+    spdlog::error("cannot resume dispatched runs: {}", std::string(parts.status().message()));
+    return;
+  }
+  std::map<std::string, std::vector<DispatchedPart>> by_run;
+  std::lock_guard lock(mutex_);
+  for (DispatchedPart& part : *parts) {  // Oldest dispatch first: the latest per source wins.
+    if (part.ended()) {
+      controls_.erase(part.source_id);
+    } else {
+      controls_[part.source_id] = ControlsOf(part);
+    }
+    by_run[part.run_id].push_back(std::move(part));
+  }
+  for (const auto& [run_id, run_parts] : by_run) {
+    const v1::RunState outcome = Outcome(run_parts);
+    if (outcome == v1::RUN_STATE_UNSPECIFIED) {
+      std::vector<std::string>& agents = dispatched_[run_id];
+      for (const DispatchedPart& part : run_parts) agents.push_back(part.source_id);
+      spdlog::info("run {}: dispatch resumed ({} agents)", run_id, agents.size());
+      continue;
+    }
+    // Every agent reported before the previous coordinator ended the run.
+    if (absl::Status s = store_.SetRunState(run_id, outcome, Now()); !s.ok()) {
+      spdlog::error("run {}: cannot end it: {}", run_id, std::string(s.message()));
+    } else {
+      spdlog::info("run {}: every agent had reported its end; ended as {}", run_id,
+                   RunStateName(outcome));
+    }
+  }
+}
 
 bool CoordinatorService::Authorized(const grpc::ServerContext& context,
                                     const std::string& request_token) const {
@@ -260,6 +329,7 @@ grpc::Status CoordinatorService::Stream(
 }
 
 absl::Status CoordinatorService::StartRun(RunRecord run) {
+  std::lock_guard run_lock(run_mutex_);
   const int64_t now = Now();
   if (run.created_ns == 0) run.created_ns = now;
   if (run.started_ns == 0) run.started_ns = now;
@@ -270,6 +340,11 @@ absl::Status CoordinatorService::StartRun(RunRecord run) {
 }
 
 absl::Status CoordinatorService::EndRun(v1::RunState state) {
+  std::lock_guard run_lock(run_mutex_);
+  return EndRunLocked(state);
+}
+
+absl::Status CoordinatorService::EndRunLocked(v1::RunState state) {
   const std::string run = ingestor_.current_run();
   if (run.empty()) return absl::FailedPreconditionError("no run is in progress");
   if (absl::Status s = store_.SetRunState(run, state, Now()); !s.ok()) return s;
@@ -336,7 +411,7 @@ std::vector<std::string> CoordinatorService::StreamingAgents(v1::AgentKind kind)
 
 absl::StatusOr<std::vector<std::string>> CoordinatorService::DispatchRun(
     const v1::Scenario& scenario, const DispatchOptions& options) {
-  std::lock_guard dispatch(dispatch_mutex_);
+  std::lock_guard run_lock(run_mutex_);
   if (!HasStages(scenario)) {
     return absl::InvalidArgumentError(absl::StrCat("dispatch: scenario '", scenario.name(),
                                                    "' has no load stages (closed or open model)"));
@@ -363,6 +438,7 @@ absl::StatusOr<std::vector<std::string>> CoordinatorService::DispatchRun(
   const int64_t start_ns = now + options.start_delay.count();
   RunRecord run{.run_id = options.run_id.empty() ? NewRunId(now) : options.run_id,
                 .name = options.name.empty() ? scenario.name() : options.name,
+                .state = v1::RUN_STATE_RUNNING,
                 .created_ns = now,
                 .started_ns = start_ns};
   google::protobuf::util::JsonPrintOptions json;
@@ -370,22 +446,32 @@ absl::StatusOr<std::vector<std::string>> CoordinatorService::DispatchRun(
   if (!google::protobuf::util::MessageToJsonString(scenario, &run.scenario_json, json).ok()) {
     run.scenario_json.clear();
   }
-  if (absl::Status s = StartRun(run); !s.ok()) return s;
 
   const uint32_t count = static_cast<uint32_t>(agents.size());
+  std::vector<DispatchedPart> parts(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    parts[i] = {
+        .run_id = run.run_id, .agent_index = i, .source_id = agents[i], .dispatched_ns = now};
+    v1::RunSpec& spec = parts[i].spec;
+    spec.set_run_id(run.run_id);
+    *spec.mutable_scenario() = scenario;
+    spec.set_agent_index(i);
+    spec.set_agent_count(count);
+    spec.set_rate_share(1.0 / count);
+    *spec.mutable_start_time() = TimeUtil::NanosecondsToTimestamp(start_ns);
+  }
+  // Stored before any agent hears of it, so a restart never forgets a run
+  // an agent is running.
+  if (absl::Status s = store_.CreateDispatchedRun(run, parts); !s.ok()) return s;
+  ingestor_.SetCurrentRun(run.run_id);
+
   std::vector<v1::CoordinatorMessage> messages(count);
   std::vector<std::vector<std::shared_ptr<Channel>>> targets(count);
   {
     std::lock_guard lock(mutex_);
     dispatched_[run.run_id] = agents;
     for (uint32_t i = 0; i < count; ++i) {
-      v1::RunSpec& spec = *messages[i].mutable_run();
-      spec.set_run_id(run.run_id);
-      *spec.mutable_scenario() = scenario;
-      spec.set_agent_index(i);
-      spec.set_agent_count(count);
-      spec.set_rate_share(1.0 / count);
-      *spec.mutable_start_time() = TimeUtil::NanosecondsToTimestamp(start_ns);
+      messages[i] = ControlsOf(parts[i]).front();
       controls_[agents[i]] = {messages[i]};
       for (const OpenChannel& open : channels_[agents[i]]) targets[i].push_back(open.channel);
     }
@@ -403,25 +489,42 @@ absl::StatusOr<std::vector<std::string>> CoordinatorService::DispatchRun(
 }
 
 absl::Status CoordinatorService::StopRun(const std::string& run_id, const std::string& reason) {
-  std::lock_guard dispatch(dispatch_mutex_);
+  std::lock_guard run_lock(run_mutex_);
+  bool running = false;
+  {
+    std::lock_guard lock(mutex_);
+    running = dispatched_.count(run_id) > 0;
+  }
+  if (!running) {
+    absl::StatusOr<std::vector<DispatchedPart>> parts = store_.DispatchedParts(run_id);
+    if (!parts.ok()) return parts.status();
+    if (!parts->empty()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("stop: run ", run_id, " is over; none of its agents is still running it"));
+    }
+    return absl::NotFoundError(
+        absl::StrCat("stop: run ", run_id, " was not dispatched by this coordinator"));
+  }
   v1::CoordinatorMessage message;
   message.mutable_stop()->set_run_id(run_id);
   message.mutable_stop()->set_reason(reason);
+  // Stored first: an agent that reconnects after a restart is stopped too.
+  if (absl::StatusOr<int> stored = store_.StopDispatchedRun(message.stop()); !stored.ok()) {
+    return stored.status();
+  }
   std::vector<std::string> agents;
   std::vector<std::vector<std::shared_ptr<Channel>>> targets;
   {
     std::lock_guard lock(mutex_);
-    const auto run = dispatched_.find(run_id);
-    if (run == dispatched_.end()) {
-      return absl::NotFoundError(
-          absl::StrCat("stop: run ", run_id, " was not dispatched by this coordinator"));
-    }
-    for (const std::string& agent : run->second) {
-      std::vector<v1::CoordinatorMessage>& controls = controls_[agent];
-      // Only while the agent's latest run is this one (and not yet stopped).
-      if (controls.empty() || controls.front().run().run_id() != run_id) continue;
-      if (controls.back().has_stop()) continue;
-      controls.push_back(message);
+    for (const std::string& agent : dispatched_[run_id]) {
+      // Only while the agent's latest run is this one (not yet ended or
+      // stopped).
+      const auto controls = controls_.find(agent);
+      if (controls == controls_.end() || controls->second.front().run().run_id() != run_id ||
+          controls->second.back().has_stop()) {
+        continue;
+      }
+      controls->second.push_back(message);
       agents.push_back(agent);
       auto& channels = targets.emplace_back();
       for (const OpenChannel& open : channels_[agent]) channels.push_back(open.channel);
@@ -429,8 +532,46 @@ absl::Status CoordinatorService::StopRun(const std::string& run_id, const std::s
   }
   spdlog::info("run {}: stopping {} agents ({})", run_id, agents.size(), reason);
   for (size_t i = 0; i < agents.size(); ++i) SendControl(targets[i], message, agents[i]);
-  if (current_run() == run_id) return EndRun(v1::RUN_STATE_ABORTED);
+  if (current_run() == run_id) return EndRunLocked(v1::RUN_STATE_ABORTED);
   return absl::OkStatus();
+}
+
+void CoordinatorService::OnRunEnd(const v1::AgentMessage& message) {
+  const std::string& run_id = message.run_id();
+  const std::string& source = message.source_id();
+  if (run_id.empty()) return;
+  const v1::RunEnd& end = message.run_end();
+  spdlog::info("run {}: agent {} ended its part: {}{}{} ({} transactions, {} errors)", run_id,
+               source, RunStateName(end.state()), end.reason().empty() ? "" : ": ", end.reason(),
+               end.transactions(), end.errors());
+  std::lock_guard run_lock(run_mutex_);
+  {
+    std::lock_guard lock(mutex_);
+    // Its part is over: nothing to send it again.
+    const auto controls = controls_.find(source);
+    if (controls != controls_.end() && controls->second.front().run().run_id() == run_id) {
+      controls_.erase(controls);
+    }
+    if (dispatched_.count(run_id) == 0) return;  // Not dispatched, or over already.
+  }
+  absl::StatusOr<std::vector<DispatchedPart>> parts = store_.DispatchedParts(run_id);
+  if (!parts.ok()) {
+    spdlog::error("run {}: cannot read its parts: {}", run_id,
+                  std::string(parts.status().message()));
+    return;
+  }
+  const v1::RunState outcome = Outcome(*parts);
+  if (outcome == v1::RUN_STATE_UNSPECIFIED) return;  // A part is still running.
+  {
+    std::lock_guard lock(mutex_);
+    dispatched_.erase(run_id);
+  }
+  if (ingestor_.current_run() != run_id) return;  // Ended by StopRun() or EndRun().
+  if (absl::Status s = EndRunLocked(outcome); !s.ok()) {
+    spdlog::error("run {}: cannot end it: {}", run_id, std::string(s.message()));
+    return;
+  }
+  spdlog::info("run {}: every agent ended its part; the run is {}", run_id, RunStateName(outcome));
 }
 
 std::vector<AgentHealth> CoordinatorService::Health() {

@@ -33,12 +33,24 @@
 // this coordinator's clock (the agents convert it with their clock offset).
 // The agents stream their intervals with the run id. StopRun() sends
 // StopRun. An agent that reconnects gets its latest RunSpec (and StopRun)
-// again; agents apply each once per run id (common/agent/agent_stream.h).
+// again until it reports the end of its part; agents apply each once per run
+// id (common/agent/agent_stream.h).
+//
+// Each agent ends its part with a RunEnd message (COMPLETED, ABORTED or
+// FAILED; common/proto/coordinator.proto), stored like a sample. When every
+// agent of the current run has reported, the run ends by itself: FAILED if a
+// part failed, else ABORTED if a part was stopped, else COMPLETED. StopRun()
+// ends it as ABORTED at once; EndRun() ends the current run with any state
+// (agents that never send RunEnd leave it to these two).
+//
+// Dispatched runs are durable: the parts (RunSpec, StopRun, the agent's end)
+// live in the RunStore (table dispatched_runs), and a coordinator built on
+// the same store resumes them: agents that reconnect get their RunSpec (and
+// StopRun) again, StopRun() and the self-ending work as before the restart.
 //
 //   absl::StatusOr<std::vector<std::string>> agents =
 //       service.DispatchRun(scenario, {.run_id = "run-7", .agents = 2});
-//   ... service.StopRun("run-7", "operator");       // or, when done:
-//   service.EndRun(v1::RUN_STATE_COMPLETED);
+//   ... the run ends when both agents report, or: service.StopRun("run-7", "operator");
 //
 // Example:
 //   CoordinatorService service(store, {.token = "secret"});
@@ -114,19 +126,23 @@ class CoordinatorService final : public v1::Coordinator::Service {
       grpc::ServerContext* context,
       grpc::ServerReaderWriter<v1::CoordinatorMessage, v1::AgentMessage>* stream) override;
 
-  // A run left RUNNING in the store (the coordinator restarted during it)
-  // becomes the current run again at construction.
+  // At construction the service resumes what a previous one left in the
+  // store: the dispatched runs still RUNNING (and stopped parts whose agents
+  // have not reported their end), and a run left RUNNING becomes the current
+  // run again. A resumed run whose agents all reported meanwhile ends then.
 
   // Creates `run` (state RUNNING, created/started now unless set) and makes
   // it the current run: samples without a run id are attached to it.
   absl::Status StartRun(RunRecord run);
   // Ends the current run with `state` (COMPLETED, ABORTED, FAILED).
+  // FailedPrecondition when no run is current (a dispatched run may have
+  // ended by itself).
   absl::Status EndRun(v1::RunState state);
   std::string current_run() const { return ingestor_.current_run(); }
 
   // Starts a distributed run of `scenario` (see the file comment): creates
-  // it in the store as the current run (RUNNING, started at the
-  // coordinated start), sends each agent its RunSpec and returns the
+  // it and its parts in the store as the current run (RUNNING, started at
+  // the coordinated start), sends each agent its RunSpec and returns the
   // agents' source ids in agent_index order. The run id is options.run_id
   // or the generated one, which current_run() returns. Errors:
   // InvalidArgument for a scenario without a closed or open model or a bad
@@ -135,9 +151,11 @@ class CoordinatorService final : public v1::Coordinator::Service {
   // AlreadyExists for a known run id.
   absl::StatusOr<std::vector<std::string>> DispatchRun(const v1::Scenario& scenario,
                                                        const DispatchOptions& options = {});
-  // Sends StopRun(run_id, reason) to the agents of a dispatched run (also to
-  // those that reconnect later) and, when it is the current run, ends it as
-  // ABORTED. NotFound when this coordinator did not dispatch `run_id`.
+  // Sends StopRun(run_id, reason) to the agents of a dispatched run that
+  // have not reported their end (also to those that reconnect later, and
+  // after a restart) and, when it is the current run, ends it as ABORTED.
+  // NotFound when `run_id` was not dispatched; FailedPrecondition when none
+  // of its agents is still running it.
   absl::Status StopRun(const std::string& run_id, const std::string& reason);
 
   // Source ids of the agents of `kind` that have a stream open now,
@@ -169,6 +187,15 @@ class CoordinatorService final : public v1::Coordinator::Service {
     std::shared_ptr<Channel> channel;
     uint64_t order = 0;  // Opening order across all streams.
   };
+  // options_.ingest, with the RunEnd hook in on_stored.
+  IngestorOptions IngestOptions();
+  // Rebuilds controls_ and dispatched_ from the store (constructor).
+  void ResumeDispatchedRuns();
+  // Called after a RunEnd is stored: the agent's part is over; ends the run
+  // when it was the last part running.
+  void OnRunEnd(const v1::AgentMessage& message);
+  // EndRun() with run_mutex_ held.
+  absl::Status EndRunLocked(v1::RunState state);
   // Registers `channel` as a stream of `source` and writes the control
   // messages dispatched to `source` (a reconnecting agent gets its run).
   void Attach(const std::string& source, const std::shared_ptr<Channel>& channel);
@@ -181,9 +208,10 @@ class CoordinatorService final : public v1::Coordinator::Service {
 
   RunStore& store_;
   CoordinatorOptions options_;
-  Ingestor ingestor_;
 
-  std::mutex dispatch_mutex_;  // One DispatchRun() or StopRun() at a time.
+  // One change of the current run or of a dispatched run at a time:
+  // StartRun, EndRun, DispatchRun, StopRun, OnRunEnd. Taken before mutex_.
+  std::mutex run_mutex_;
   mutable std::mutex mutex_;
   std::map<std::string, std::string> source_of_peer_;  // Register: peer -> source.
   std::map<std::string, bool> peer_shared_;            // Several sources registered from a peer.
@@ -193,10 +221,16 @@ class CoordinatorService final : public v1::Coordinator::Service {
   std::map<std::string, std::vector<OpenChannel>> channels_;  // By source.
   uint64_t channels_opened_ = 0;
   // Control messages of the latest run dispatched to each source (RunSpec,
-  // then StopRun once stopped), written again when it reconnects.
+  // then StopRun once stopped), written again when it reconnects; dropped
+  // when the agent reports the end of that run.
   std::map<std::string, std::vector<v1::CoordinatorMessage>> controls_;
-  // Dispatched runs: run id -> agents' source ids in agent_index order.
+  // Dispatched runs some agent may still be running: run id -> agents'
+  // source ids in agent_index order. Dropped when every agent reported.
   std::map<std::string, std::vector<std::string>> dispatched_;
+
+  // Last, so it is destroyed first: its writer thread calls OnRunEnd(),
+  // which uses the members above, until the Ingestor is gone.
+  Ingestor ingestor_;
 };
 
 }  // namespace tpslab::analyzer

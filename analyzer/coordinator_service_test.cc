@@ -1,7 +1,10 @@
 // CoordinatorService with the real AgentStream client over loopback gRPC:
 // several agents, the coordinator shut down mid-stream and restarted on the
 // same port and database (nothing lost, nothing stored twice), tokens, drop
-// reports recorded as findings, the run registry and clock offsets.
+// reports recorded as findings, the run registry and clock offsets;
+// distributed runs: dispatch, StopRun, replay to reconnecting agents, the
+// run ending by itself when every agent reported its end, and all of it
+// across a coordinator restart.
 #include "analyzer/coordinator_service.h"
 
 #include <google/protobuf/util/time_util.h>
@@ -69,6 +72,7 @@ class Coordinator {
   }
 
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  const std::string& db() const { return db_; }
   RunStore& store() { return *store_; }
   CoordinatorService& service() { return *service_; }
 
@@ -288,6 +292,17 @@ class ControlledAgent {
   }
   agent::AgentStream& stream() { return *stream_; }
 
+  // Reports the end of its part of `run_id` and waits until it is stored.
+  bool End(const std::string& run_id, v1::RunState state, const std::string& reason = "") {
+    v1::AgentMessage message;
+    message.set_run_id(run_id);
+    message.mutable_run_end()->set_state(state);
+    message.mutable_run_end()->set_reason(reason);
+    *message.mutable_run_end()->mutable_time() = TimeUtil::GetCurrentTime();
+    stream_->Send(std::move(message));
+    return stream_->Flush(milliseconds(10000));
+  }
+
  private:
   std::mutex mutex_;
   std::condition_variable changed_;
@@ -442,6 +457,163 @@ TEST(CoordinatorServiceTest, AnAgentThatReconnectsGetsItsRunAgain) {
   ASSERT_EQ(got.size(), 2u);
   EXPECT_EQ(got[0].run().run_id(), "replay-1");
   EXPECT_EQ(got[1].stop().run_id(), "replay-1");
+}
+
+TEST(CoordinatorServiceTest, ADispatchedRunEndsWhenEveryAgentReportsItsEnd) {
+  Coordinator coordinator(TempPath("dispatch-end.db"), "");
+  CoordinatorService& service = coordinator.service();
+  RunStore& store = coordinator.store();
+  auto a = std::make_unique<ControlledAgent>(coordinator.address(), "lg-a");
+  WaitForStreams(service, 1);
+  ControlledAgent b(coordinator.address(), "lg-b");
+  WaitForStreams(service, 2);
+
+  // Both complete: the run completes when the second reports.
+  ASSERT_TRUE(service.DispatchRun(ClosedScenario(2), {.run_id = "auto-1"}).ok());
+  ASSERT_EQ(a->WaitFor(1).size(), 1u);
+  ASSERT_EQ(b.WaitFor(1).size(), 1u);
+  v1::AgentMessage interval = LoadItem(3000, 0);
+  interval.set_run_id("auto-1");
+  b.stream().Send(interval);
+  ASSERT_TRUE(a->End("auto-1", v1::RUN_STATE_COMPLETED));
+  EXPECT_EQ(store.GetRun("auto-1")->state, v1::RUN_STATE_RUNNING);
+  EXPECT_EQ(service.current_run(), "auto-1");
+  ASSERT_TRUE(b.End("auto-1", v1::RUN_STATE_COMPLETED));
+  absl::StatusOr<RunRecord> run = store.GetRun("auto-1");
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_EQ(run->state, v1::RUN_STATE_COMPLETED);
+  EXPECT_GT(run->ended_ns, 0);
+  EXPECT_EQ(service.current_run(), "");
+  EXPECT_EQ(store.LoadIntervals("auto-1")->size(), 1u);  // Stored before the end.
+  EXPECT_EQ(service.EndRun(v1::RUN_STATE_COMPLETED),
+            absl::FailedPreconditionError("no run is in progress"));
+  EXPECT_EQ(service.StopRun("auto-1", "late"),
+            absl::FailedPreconditionError(
+                "stop: run auto-1 is over; none of its agents is still running it"));
+
+  // One part fails, the other completes: the run failed.
+  ASSERT_TRUE(service.DispatchRun(ClosedScenario(2), {.run_id = "auto-2"}).ok());
+  ASSERT_EQ(a->WaitFor(2).size(), 2u);
+  ASSERT_EQ(b.WaitFor(2).size(), 2u);
+  ASSERT_TRUE(a->End("auto-2", v1::RUN_STATE_FAILED, "preflight: connection refused"));
+  ASSERT_TRUE(b.End("auto-2", v1::RUN_STATE_COMPLETED));
+  EXPECT_EQ(store.GetRun("auto-2")->state, v1::RUN_STATE_FAILED);
+  EXPECT_EQ((*store.DispatchedParts("auto-2"))[0].end_reason, "preflight: connection refused");
+  EXPECT_EQ(service.current_run(), "");
+
+  // Stopped: the run is ABORTED at once and stays so when the agents report.
+  ASSERT_TRUE(service.DispatchRun(ClosedScenario(2), {.run_id = "auto-3"}).ok());
+  ASSERT_EQ(a->WaitFor(3).size(), 3u);
+  ASSERT_TRUE(service.StopRun("auto-3", "operator").ok());
+  EXPECT_EQ(store.GetRun("auto-3")->state, v1::RUN_STATE_ABORTED);
+  ASSERT_EQ(a->WaitFor(4).size(), 4u);
+  ASSERT_TRUE(a->End("auto-3", v1::RUN_STATE_ABORTED, "stopped by the coordinator (operator)"));
+  ASSERT_TRUE(b.End("auto-3", v1::RUN_STATE_ABORTED, "stopped by the coordinator (operator)"));
+  EXPECT_EQ(store.GetRun("auto-3")->state, v1::RUN_STATE_ABORTED);
+  EXPECT_EQ(service.StopRun("auto-3", "again").code(), absl::StatusCode::kFailedPrecondition);
+
+  // An agent that reported its end is not sent that run again when it
+  // reconnects: the first control message the new stream gets is the next
+  // run's RunSpec (a replay would come before it).
+  a.reset();
+  ControlledAgent again(coordinator.address(), "lg-a");
+  WaitForStreams(service, 2);
+  ASSERT_TRUE(service.DispatchRun(ClosedScenario(2), {.run_id = "auto-4"}).ok());
+  const std::vector<v1::CoordinatorMessage> got = again.WaitFor(1);
+  ASSERT_FALSE(got.empty());
+  EXPECT_EQ(got[0].run().run_id(), "auto-4");
+}
+
+TEST(CoordinatorServiceTest, ADispatchedRunSurvivesACoordinatorRestart) {
+  Coordinator coordinator(TempPath("dispatch-restart.db"), "");
+  auto a = std::make_unique<ControlledAgent>(coordinator.address(), "lg-a");
+  WaitForStreams(coordinator.service(), 1);
+  ControlledAgent b(coordinator.address(), "lg-b");  // Stays, and reconnects.
+  WaitForStreams(coordinator.service(), 2);
+  ASSERT_TRUE(coordinator.service()
+                  .DispatchRun(ClosedScenario(4),
+                               {.run_id = "durable-1", .start_delay = std::chrono::seconds(60)})
+                  .ok());
+  const std::vector<v1::CoordinatorMessage> first = a->WaitFor(1);
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_EQ(b.WaitFor(1).size(), 1u);
+
+  // Restart: a new service on the same store, and a new agent process with
+  // a's source id.
+  coordinator.Stop();
+  a.reset();
+  coordinator.Start();
+  CoordinatorService& service = coordinator.service();
+  EXPECT_EQ(service.current_run(), "durable-1");
+  ASSERT_TRUE(service.StopRun("durable-1", "after the restart").ok());
+  EXPECT_EQ(coordinator.store().GetRun("durable-1")->state, v1::RUN_STATE_ABORTED);
+  EXPECT_EQ(service.current_run(), "");
+
+  ControlledAgent reconnected(coordinator.address(), "lg-a");
+  std::vector<v1::CoordinatorMessage> got = reconnected.WaitFor(2);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].run().SerializeAsString(), first[0].run().SerializeAsString());
+  EXPECT_EQ(got[1].stop().run_id(), "durable-1");
+  EXPECT_EQ(got[1].stop().reason(), "after the restart");
+  // b's stream came back by itself: its RunSpec is not delivered twice, the
+  // StopRun is new.
+  got = b.WaitFor(2);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[1].stop().reason(), "after the restart");
+
+  // Stopped but not yet ended by its agents: a second restart still stops
+  // an agent that reconnects.
+  coordinator.Stop();
+  coordinator.Start();
+  ControlledAgent late(coordinator.address(), "lg-a");
+  got = late.WaitFor(2);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].run().run_id(), "durable-1");
+  EXPECT_EQ(got[1].stop().run_id(), "durable-1");
+}
+
+TEST(CoordinatorServiceTest, SelfEndingWorksAcrossARestart) {
+  Coordinator coordinator(TempPath("dispatch-restart-end.db"), "");
+  ControlledAgent a(coordinator.address(), "lg-a");
+  WaitForStreams(coordinator.service(), 1);
+  ControlledAgent b(coordinator.address(), "lg-b");
+  WaitForStreams(coordinator.service(), 2);
+  ASSERT_TRUE(coordinator.service().DispatchRun(ClosedScenario(2), {.run_id = "r-1"}).ok());
+  ASSERT_EQ(a.WaitFor(1).size(), 1u);
+  ASSERT_EQ(b.WaitFor(1).size(), 1u);
+  ASSERT_TRUE(a.End("r-1", v1::RUN_STATE_COMPLETED));
+  coordinator.Stop();
+  coordinator.Start();
+  EXPECT_EQ(coordinator.service().current_run(), "r-1");
+  ASSERT_TRUE(b.End("r-1", v1::RUN_STATE_COMPLETED));  // Once b's stream is back.
+  EXPECT_EQ(coordinator.store().GetRun("r-1")->state, v1::RUN_STATE_COMPLETED);
+  EXPECT_EQ(coordinator.service().current_run(), "");
+
+  // The last RunEnd stored while no coordinator was there to end the run
+  // (here written to the store directly): the next one ends it when built.
+  WaitForStreams(coordinator.service(), 2);  // a is back too.
+  ASSERT_TRUE(
+      coordinator.service().DispatchRun(ClosedScenario(2), {.run_id = "r-2", .agents = 2}).ok());
+  ASSERT_EQ(a.WaitFor(2).size(), 2u);
+  ASSERT_TRUE(a.End("r-2", v1::RUN_STATE_COMPLETED));
+  coordinator.Stop();
+  {
+    absl::StatusOr<std::unique_ptr<RunStore>> store = RunStore::Open(coordinator.db());
+    ASSERT_TRUE(store.ok()) << store.status();
+    v1::AgentMessage end;
+    end.set_source_id("lg-b");
+    end.set_sequence(1000);
+    end.set_run_id("r-2");
+    end.mutable_run_end()->set_state(v1::RUN_STATE_ABORTED);
+    ASSERT_TRUE((*store)
+                    ->InTransaction([&](RunStore::Writer& w) {
+                      return w.InsertSample(end, "", NowNs()).status();
+                    })
+                    .ok());
+  }
+  coordinator.Start();
+  EXPECT_EQ(coordinator.store().GetRun("r-2")->state, v1::RUN_STATE_ABORTED);
+  EXPECT_EQ(coordinator.service().current_run(), "");
 }
 
 }  // namespace

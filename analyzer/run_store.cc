@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_format.h"
@@ -33,8 +35,8 @@ namespace {
 
 using google::protobuf::util::TimeUtil;
 
-constexpr int kSchemaVersion = 1;
-
+// Version 1: every table but dispatched_runs. A new database gets it, then
+// each migration.
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS runs (
   run_id TEXT PRIMARY KEY,
@@ -152,6 +154,46 @@ CREATE TABLE IF NOT EXISTS findings (
 );
 )sql";
 
+// Schema changes after version 1, in order: kMigrations[i] takes a database
+// from version i + 1 to i + 2. They only add tables and indexes, so a
+// database an older analyzer wrote stays readable as it is.
+constexpr const char* kMigrations[] = {
+    // 2: dispatched runs, one row per agent's part (issue 6). run_spec and
+    // stop are the serialized tpslab.v1.RunSpec and StopRun (stop NULL while
+    // not stopped); end_state is the agent's RunEnd (0 until it reports).
+    R"sql(
+CREATE TABLE IF NOT EXISTS dispatched_runs (
+  run_id TEXT NOT NULL,
+  agent_index INTEGER NOT NULL,
+  source_id TEXT NOT NULL,
+  dispatched_ns INTEGER NOT NULL,
+  run_spec BLOB NOT NULL,
+  stop BLOB,
+  end_state INTEGER NOT NULL DEFAULT 0,
+  end_reason TEXT NOT NULL DEFAULT '',
+  ended_ns INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (run_id, agent_index),
+  UNIQUE (run_id, source_id)
+);
+CREATE INDEX IF NOT EXISTS dispatched_runs_by_source ON dispatched_runs (source_id, dispatched_ns);
+)sql",
+};
+
+constexpr int kSchemaVersion = 1 + static_cast<int>(std::size(kMigrations));
+
+// A RunEnd state the coordinator can end a run with; anything else counts as
+// FAILED (see coordinator.proto).
+v1::RunState FinalState(v1::RunState state) {
+  switch (state) {
+    case v1::RUN_STATE_COMPLETED:
+    case v1::RUN_STATE_ABORTED:
+    case v1::RUN_STATE_FAILED:
+      return state;
+    default:
+      return v1::RUN_STATE_FAILED;
+  }
+}
+
 const char* KindOf(const v1::AgentMessage& m) {
   switch (m.payload_case()) {
     case v1::AgentMessage::kLoad:
@@ -164,6 +206,8 @@ const char* KindOf(const v1::AgentMessage& m) {
       return "check";
     case v1::AgentMessage::kDrops:
       return "drops";
+    case v1::AgentMessage::kRunEnd:
+      return "run_end";
     case v1::AgentMessage::PAYLOAD_NOT_SET:
       break;
   }
@@ -180,6 +224,8 @@ int64_t TimeOf(const v1::AgentMessage& m) {
       return TimeUtil::TimestampToNanoseconds(m.process().time());
     case v1::AgentMessage::kCheck:
       return TimeUtil::TimestampToNanoseconds(m.check().time());
+    case v1::AgentMessage::kRunEnd:
+      return TimeUtil::TimestampToNanoseconds(m.run_end().time());
     default:
       return 0;
   }
@@ -220,6 +266,7 @@ class RunStore::Statement {
     sqlite3_clear_bindings(stmt_);
   }
   int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+  bool IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
   double Double(int col) const { return sqlite3_column_double(stmt_, col); }
   std::string Text(int col) const {
     const auto* p = reinterpret_cast<const char*>(sqlite3_column_blob(stmt_, col));
@@ -295,6 +342,16 @@ absl::Status RunStore::Init() {
   if (absl::Status s = Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"); !s.ok()) {
     return s;
   }
+  // One transaction: a second process opening the file at the same time
+  // waits, then finds the schema current.
+  if (absl::Status s = Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
+  absl::Status status = Migrate();
+  if (status.ok()) status = Exec("COMMIT");
+  if (!status.ok()) Exec("ROLLBACK").IgnoreError();
+  return status;
+}
+
+absl::Status RunStore::Migrate() {
   int64_t version = 0;
   if (absl::Status s = Query("PRAGMA user_version", "read schema version",
                              [&](const Statement& r) {
@@ -309,8 +366,18 @@ absl::Status RunStore::Init() {
         absl::StrFormat("database %s has schema version %d; this analyzer knows up to %d", path_,
                         version, kSchemaVersion));
   }
-  if (absl::Status s = Exec(kSchema); !s.ok()) return s;
-  return Exec("PRAGMA user_version = 1");
+  if (version == kSchemaVersion) return absl::OkStatus();
+  if (version < 1) {
+    if (absl::Status s = Exec(kSchema); !s.ok()) return s;
+    version = 1;
+  }
+  for (; version < kSchemaVersion; ++version) {
+    if (absl::Status s = Exec(kMigrations[version - 1]); !s.ok()) {
+      return absl::InternalError(
+          absl::StrFormat("migrating to schema version %d: %s", version + 1, s.message()));
+    }
+  }
+  return Exec(absl::StrFormat("PRAGMA user_version = %d", kSchemaVersion).c_str());
 }
 
 absl::StatusOr<RunStore::Statement*> RunStore::Prepare(const char* sql) {
@@ -489,6 +556,28 @@ absl::StatusOr<bool> RunStore::Writer::InsertSample(const v1::AgentMessage& m,
         .Bind(7, int64_t{c.previous_state()})
         .Bind(8, c.output());
     if (absl::Status done = s.Done(**st, "insert check_states"); !done.ok()) return done;
+  } else if (m.has_run_end()) {
+    // The agent's part of a dispatched run is over (the first report wins;
+    // a run that was not dispatched has no row to update).
+    const v1::RunEnd& end = m.run_end();
+    const v1::RunState state = FinalState(end.state());
+    const std::string reason =
+        state == end.state()
+            ? end.reason()
+            : absl::StrFormat("agent reported run state %d: %s", end.state(), end.reason());
+    absl::StatusOr<Statement*> st = s.Prepare(
+        "UPDATE dispatched_runs SET end_state = ?, end_reason = ?, ended_ns = ? "
+        "WHERE run_id = ? AND source_id = ? AND end_state = 0");
+    if (!st.ok()) return st.status();
+    (*st)
+        ->Bind(1, int64_t{state})
+        .Bind(2, reason)
+        .Bind(3, received_ns)
+        .Bind(4, run_id)
+        .Bind(5, m.source_id());
+    if (absl::Status done = s.Done(**st, "record the end of a dispatched part"); !done.ok()) {
+      return done;
+    }
   }
   return true;
 }
@@ -579,6 +668,10 @@ absl::StatusOr<agent::SequenceTracker> RunStore::RestoreTracker(std::string_view
 
 absl::Status RunStore::CreateRun(const RunRecord& run) {
   std::lock_guard lock(mutex_);
+  return InsertRun(run);
+}
+
+absl::Status RunStore::InsertRun(const RunRecord& run) {
   absl::StatusOr<Statement*> st = Prepare(
       "INSERT INTO runs (run_id, name, state, created_ns, started_ns, ended_ns, scenario_json) "
       "VALUES (?, ?, ?, ?, ?, ?, ?)");
@@ -815,6 +908,111 @@ absl::StatusOr<std::vector<uint64_t>> RunStore::StoredSequences(std::string_view
       source_id);
   if (!status.ok()) return status;
   return sequences;
+}
+
+absl::Status RunStore::CreateDispatchedRun(const RunRecord& run,
+                                           const std::vector<DispatchedPart>& parts) {
+  std::lock_guard lock(mutex_);
+  if (absl::Status s = Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
+  absl::Status status = InsertRun(run);
+  for (const DispatchedPart& part : parts) {
+    if (!status.ok()) break;
+    absl::StatusOr<Statement*> st = Prepare(
+        "INSERT INTO dispatched_runs (run_id, agent_index, source_id, dispatched_ns, run_spec, "
+        "stop, end_state, end_reason, ended_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    if (!st.ok()) {
+      status = st.status();
+      break;
+    }
+    (*st)
+        ->Bind(1, run.run_id)
+        .Bind(2, int64_t{part.agent_index})
+        .Bind(3, part.source_id)
+        .Bind(4, part.dispatched_ns)
+        .BindBlob(5, part.spec.SerializeAsString())
+        .Bind(7, int64_t{part.end_state})
+        .Bind(8, part.end_reason)
+        .Bind(9, part.ended_ns);
+    if (part.stop) (*st)->BindBlob(6, part.stop->SerializeAsString());  // Else NULL.
+    status = Done(**st, absl::StrFormat("insert part %d of dispatched run '%s'", part.agent_index,
+                                        run.run_id));
+  }
+  if (status.ok()) status = Exec("COMMIT");
+  if (!status.ok()) Exec("ROLLBACK").IgnoreError();
+  return status;
+}
+
+absl::StatusOr<int> RunStore::StopDispatchedRun(const v1::StopRun& stop) {
+  std::lock_guard lock(mutex_);
+  absl::StatusOr<Statement*> st = Prepare(
+      "UPDATE dispatched_runs SET stop = ? WHERE run_id = ? AND stop IS NULL AND end_state = 0");
+  if (!st.ok()) return st.status();
+  (*st)->BindBlob(1, stop.SerializeAsString()).Bind(2, stop.run_id());
+  if (absl::Status done = Done(**st, "record StopRun"); !done.ok()) return done;
+  return sqlite3_changes(db_);
+}
+
+namespace {
+constexpr const char* kPartColumns =
+    "SELECT d.run_id, d.agent_index, d.source_id, d.dispatched_ns, d.run_spec, d.stop, "
+    "d.end_state, d.end_reason, d.ended_ns FROM dispatched_runs d ";
+}  // namespace
+
+absl::StatusOr<DispatchedPart> RunStore::ReadPart(const Statement& r) const {
+  DispatchedPart part{.run_id = r.Text(0),
+                      .agent_index = static_cast<uint32_t>(r.Int(1)),
+                      .source_id = r.Text(2),
+                      .dispatched_ns = r.Int(3),
+                      .end_state = static_cast<v1::RunState>(r.Int(6)),
+                      .end_reason = r.Text(7),
+                      .ended_ns = r.Int(8)};
+  bool parsed = part.spec.ParseFromString(r.Text(4));
+  if (parsed && !r.IsNull(5)) parsed = part.stop.emplace().ParseFromString(r.Text(5));
+  if (!parsed) {
+    return absl::DataLossError(
+        absl::StrFormat("database %s: part %d (agent %s) of dispatched run '%s' does not parse",
+                        path_, part.agent_index, part.source_id, part.run_id));
+  }
+  return part;
+}
+
+absl::StatusOr<std::vector<DispatchedPart>> RunStore::DispatchedParts(std::string_view run_id) {
+  std::lock_guard lock(mutex_);
+  static const std::string sql =
+      std::string(kPartColumns) + "WHERE d.run_id = ? ORDER BY d.agent_index";
+  std::vector<DispatchedPart> parts;
+  absl::Status status = Query(
+      sql.c_str(), "read dispatched run",
+      [&](const Statement& r) -> absl::Status {
+        absl::StatusOr<DispatchedPart> part = ReadPart(r);
+        if (!part.ok()) return part.status();
+        parts.push_back(*std::move(part));
+        return absl::OkStatus();
+      },
+      run_id);
+  if (!status.ok()) return status;
+  return parts;
+}
+
+absl::StatusOr<std::vector<DispatchedPart>> RunStore::PartsToResume() {
+  std::lock_guard lock(mutex_);
+  // r.state 2: RUN_STATE_RUNNING.
+  static const std::string sql =
+      std::string(kPartColumns) +
+      "JOIN runs r ON r.run_id = d.run_id WHERE r.state = 2 OR (d.stop IS NOT NULL AND "
+      "d.end_state = 0 AND NOT EXISTS (SELECT 1 FROM dispatched_runs n WHERE n.source_id = "
+      "d.source_id AND n.dispatched_ns > d.dispatched_ns)) "
+      "ORDER BY d.dispatched_ns, d.run_id, d.agent_index";
+  std::vector<DispatchedPart> parts;
+  absl::Status status =
+      Query(sql.c_str(), "read dispatched runs to resume", [&](const Statement& r) -> absl::Status {
+        absl::StatusOr<DispatchedPart> part = ReadPart(r);
+        if (!part.ok()) return part.status();
+        parts.push_back(*std::move(part));
+        return absl::OkStatus();
+      });
+  if (!status.ok()) return status;
+  return parts;
 }
 
 }  // namespace tpslab::analyzer

@@ -1,7 +1,8 @@
 // RunStore: the coordinator's embedded database, one SQLite file in WAL mode
 // that `sqlite3 FILE` can query while the coordinator runs.
 //
-// Tables (schema version 1, see kSchema in run_store.cc):
+// Tables (schema version 2, see kSchema and kMigrations in run_store.cc; a
+// database of an older version is migrated when opened):
 //   runs           run_id, name, state (tpslab.v1.RunState), times, scenario (proto JSON)
 //   agents         source_id, kind, hostname, version, threads, clock offset and
 //                  round trip (ns), registration and last-seen times
@@ -16,6 +17,9 @@
 //   check_states   per check result: name, state, output
 //   drops          ranges of sequences an agent dropped, and how many were new
 //   findings       run_id, time, severity, kind, message
+//   dispatched_runs one row per agent's part of a dispatched run: run_id,
+//                  agent_index, source_id, the RunSpec and StopRun sent (proto
+//                  bytes), and the end the agent reported (a RunEnd sample)
 //
 // Ingestion is idempotent: InsertSample() on a (source_id, sequence) already
 // stored inserts nothing and says so. The acked prefix per source is stored in
@@ -82,6 +86,23 @@ struct AgentRecord {
   int64_t last_seen_ns = 0;
 };
 
+// One agent's part of a dispatched run.
+struct DispatchedPart {
+  std::string run_id = {};
+  uint32_t agent_index = 0;
+  std::string source_id = {};
+  int64_t dispatched_ns = 0;             // Coordinator clock.
+  v1::RunSpec spec = {};                 // As sent to the agent.
+  std::optional<v1::StopRun> stop = {};  // Set once the part was stopped.
+  // The agent's RunEnd: COMPLETED, ABORTED or FAILED; UNSPECIFIED until it
+  // reports.
+  v1::RunState end_state = v1::RUN_STATE_UNSPECIFIED;
+  std::string end_reason = {};
+  int64_t ended_ns = 0;  // When its RunEnd was stored (coordinator clock); 0: not yet.
+
+  bool ended() const { return end_state != v1::RUN_STATE_UNSPECIFIED; }
+};
+
 struct FindingRecord {
   int64_t id = 0;  // Assigned by the store.
   std::string run_id = {};
@@ -139,7 +160,10 @@ class RunStore {
     // Stores `message` (its source_id and sequence must be set) attached to
     // `run_id` (the message's own run_id wins when not empty), with the
     // extracted rows of its payload. Returns false when (source_id,
-    // sequence) was already stored (nothing is written).
+    // sequence) was already stored (nothing is written). A RunEnd also
+    // records the end of the agent's part of the dispatched run (the first
+    // report counts; a state other than COMPLETED, ABORTED or FAILED is
+    // stored as FAILED).
     absl::StatusOr<bool> InsertSample(const v1::AgentMessage& message, std::string_view run_id,
                                       int64_t received_ns);
     // Records the contiguous prefix acknowledged for `source_id`.
@@ -175,6 +199,22 @@ class RunStore {
   absl::StatusOr<std::vector<RunRecord>> ListRuns();          // Newest first.
   absl::StatusOr<RunRecord> GetRun(std::string_view run_id);  // NotFound names the id.
 
+  // Dispatched runs.
+  // Creates `run` (as CreateRun) and its agents' parts in one transaction:
+  // all or nothing. AlreadyExists for a known run id.
+  absl::Status CreateDispatchedRun(const RunRecord& run, const std::vector<DispatchedPart>& parts);
+  // Records `stop` for the parts of run stop.run_id() that are neither
+  // stopped nor ended; returns how many it changed.
+  absl::StatusOr<int> StopDispatchedRun(const v1::StopRun& stop);
+  // The parts of `run_id` in agent_index order (none when the run was not
+  // dispatched). DataLoss names a part whose stored messages do not parse.
+  absl::StatusOr<std::vector<DispatchedPart>> DispatchedParts(std::string_view run_id);
+  // What a restarted coordinator resumes: every part of the runs still
+  // RUNNING, and each stopped part whose agent has neither reported its end
+  // nor been given a later part since. Ordered by dispatch time, run id,
+  // agent_index.
+  absl::StatusOr<std::vector<DispatchedPart>> PartsToResume();
+
   // Agents: inserts or replaces by source_id (keeps registered_ns of a known
   // agent).
   absl::Status UpsertAgent(const AgentRecord& agent);
@@ -207,6 +247,12 @@ class RunStore {
   class Statement;
   RunStore(std::string path, sqlite3* db);
   absl::Status Init();
+  // Creates or upgrades the schema to kSchemaVersion; inside Init()'s
+  // transaction.
+  absl::Status Migrate();
+  // Inserts a row into runs (AlreadyExists for a known id). The caller holds
+  // mutex_.
+  absl::Status InsertRun(const RunRecord& run);
   absl::Status Exec(const char* sql);
   absl::Status Error(std::string_view what) const;
   // Steps a statement that returns no rows and resets it.
@@ -223,6 +269,9 @@ class RunStore {
                      const std::function<absl::Status(const Statement&)>& row, const Args&... args);
   // The run of a row of kRunColumns.
   static RunRecord ReadRun(const Statement& row);
+  // The part of a row of kPartColumns (DataLoss naming it when its messages
+  // do not parse).
+  absl::StatusOr<DispatchedPart> ReadPart(const Statement& row) const;
   // The AgentMessage in `column` of a samples row whose columns 0 and 1 are
   // source_id and sequence (DataLoss naming them when it does not parse).
   absl::StatusOr<v1::AgentMessage> ParsePayload(const Statement& row, int column) const;

@@ -1,6 +1,8 @@
 // RunStore on a file in $TEST_TMPDIR: idempotent inserts, extracted rows,
 // the acked prefix and tracker restored after reopening, runs, agents,
-// findings, and errors that name what was wrong.
+// findings, dispatched runs (stop, the agents' RunEnd, what a restart
+// resumes), the migration of a version 1 database, and errors that name
+// what was wrong.
 #include "analyzer/run_store.h"
 
 #include <google/protobuf/util/time_util.h>
@@ -10,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "common/metrics/hdr_codec.h"
 
@@ -355,9 +358,196 @@ TEST(RunStoreTest, RefusesANewerSchema) {
   sqlite3_close(db);
   absl::StatusOr<std::unique_ptr<RunStore>> store = RunStore::Open(path);
   EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_NE(store.status().message().find("schema version 7; this analyzer knows up to 1"),
+  EXPECT_NE(store.status().message().find("schema version 7; this analyzer knows up to 2"),
             std::string::npos)
       << store.status();
+}
+
+// The part `index` of `count` of run `run_id`, sent to `source`.
+DispatchedPart Part(const std::string& run_id, uint32_t index, uint32_t count,
+                    const std::string& source, int64_t dispatched_ns) {
+  DispatchedPart part{
+      .run_id = run_id, .agent_index = index, .source_id = source, .dispatched_ns = dispatched_ns};
+  part.spec.set_run_id(run_id);
+  part.spec.mutable_scenario()->set_name("scenario of " + run_id);
+  part.spec.set_agent_index(index);
+  part.spec.set_agent_count(count);
+  part.spec.set_rate_share(1.0 / count);
+  return part;
+}
+
+// A RunEnd sample from `source` for `run_id`.
+v1::AgentMessage End(const std::string& source, uint64_t sequence, const std::string& run_id,
+                     v1::RunState state, const std::string& reason) {
+  v1::AgentMessage m;
+  m.set_source_id(source);
+  m.set_sequence(sequence);
+  m.set_run_id(run_id);
+  m.mutable_run_end()->set_state(state);
+  m.mutable_run_end()->set_reason(reason);
+  *m.mutable_run_end()->mutable_time() = TimeUtil::SecondsToTimestamp(50);
+  m.mutable_run_end()->set_transactions(12);
+  return m;
+}
+
+absl::Status Insert(RunStore& store, const v1::AgentMessage& m, int64_t received_ns) {
+  return store.InTransaction([&](RunStore::Writer& w) -> absl::Status {
+    return w.InsertSample(m, "", received_ns).status();
+  });
+}
+
+TEST(RunStoreTest, DispatchedRunsAreStoredStoppedAndEndedByTheAgentsRunEnd) {
+  const std::string path = TempPath("dispatched.db");
+  auto store = RunStore::Open(path);
+  ASSERT_TRUE(store.ok()) << store.status();
+  RunStore& s = **store;
+  const RunRecord run{.run_id = "d1", .state = v1::RUN_STATE_RUNNING, .created_ns = 10};
+  ASSERT_TRUE(
+      s.CreateDispatchedRun(run, {Part("d1", 0, 2, "a", 10), Part("d1", 1, 2, "b", 10)}).ok());
+  EXPECT_EQ(s.GetRun("d1")->state, v1::RUN_STATE_RUNNING);
+  // All or nothing: a known run id adds no part either.
+  EXPECT_EQ(s.CreateDispatchedRun(run, {Part("d1", 2, 3, "c", 11)}),
+            absl::AlreadyExistsError("run 'd1' already exists"));
+
+  absl::StatusOr<std::vector<DispatchedPart>> parts = s.DispatchedParts("d1");
+  ASSERT_TRUE(parts.ok()) << parts.status();
+  ASSERT_EQ(parts->size(), 2u);
+  EXPECT_EQ((*parts)[0].source_id, "a");
+  EXPECT_EQ((*parts)[1].source_id, "b");
+  EXPECT_EQ((*parts)[1].agent_index, 1u);
+  EXPECT_EQ((*parts)[1].dispatched_ns, 10);
+  EXPECT_EQ((*parts)[1].spec.scenario().name(), "scenario of d1");
+  EXPECT_EQ((*parts)[1].spec.agent_count(), 2u);
+  EXPECT_FALSE((*parts)[0].stop.has_value());
+  EXPECT_FALSE((*parts)[0].ended());
+  EXPECT_TRUE(s.DispatchedParts("never")->empty());
+
+  // a reports first (the first report counts), then the run is stopped:
+  // only b's part gets the StopRun.
+  ASSERT_TRUE(Insert(s, End("a", 1, "d1", v1::RUN_STATE_COMPLETED, ""), 500).ok());
+  ASSERT_TRUE(Insert(s, End("a", 2, "d1", v1::RUN_STATE_FAILED, "again"), 600).ok());
+  v1::StopRun stop;
+  stop.set_run_id("d1");
+  stop.set_reason("operator");
+  EXPECT_EQ(*s.StopDispatchedRun(stop), 1);
+  EXPECT_EQ(*s.StopDispatchedRun(stop), 0);  // Stopped already.
+  // b reports a state that is not a final one: it counts as FAILED.
+  ASSERT_TRUE(Insert(s, End("b", 1, "d1", v1::RUN_STATE_RUNNING, "confused"), 700).ok());
+
+  parts = s.DispatchedParts("d1");
+  ASSERT_TRUE(parts.ok()) << parts.status();
+  ASSERT_EQ(parts->size(), 2u);
+  EXPECT_EQ((*parts)[0].end_state, v1::RUN_STATE_COMPLETED);
+  EXPECT_EQ((*parts)[0].ended_ns, 500);
+  EXPECT_FALSE((*parts)[0].stop.has_value());
+  EXPECT_EQ((*parts)[1].end_state, v1::RUN_STATE_FAILED);
+  EXPECT_EQ((*parts)[1].end_reason, "agent reported run state 2: confused");
+  EXPECT_EQ((*parts)[1].ended_ns, 700);
+  ASSERT_TRUE((*parts)[1].stop.has_value());
+  EXPECT_EQ((*parts)[1].stop->reason(), "operator");
+  // The RunEnd is a sample like the others (and no load interval).
+  EXPECT_EQ(Query(path, "SELECT COUNT(*) FROM samples WHERE kind = 'run_end' AND run_id = 'd1'"),
+            "3");
+  EXPECT_TRUE(s.LoadIntervals("d1")->empty());
+  // A run that was not dispatched has no part to end.
+  ASSERT_TRUE(Insert(s, End("a", 3, "local", v1::RUN_STATE_COMPLETED, ""), 800).ok());
+  EXPECT_EQ(Query(path, "SELECT COUNT(*) FROM dispatched_runs"), "2");
+}
+
+TEST(RunStoreTest, PartsToResumeAreTheRunningRunsAndStoppedPartsNotEnded) {
+  auto store = RunStore::Open(TempPath("resume.db"));
+  ASSERT_TRUE(store.ok()) << store.status();
+  RunStore& s = **store;
+  auto create = [&](const std::string& run_id, v1::RunState state, int64_t at,
+                    std::vector<DispatchedPart> parts) {
+    ASSERT_TRUE(
+        s.CreateDispatchedRun({.run_id = run_id, .state = state, .created_ns = at}, parts).ok());
+  };
+  v1::StopRun stop;
+  stop.set_reason("enough");
+  // Completed long ago: nothing to resume.
+  create("old", v1::RUN_STATE_COMPLETED, 1, {Part("old", 0, 1, "x", 1)});
+  // Stopped: x reported its end, y did not (it may still be running).
+  create("stopped", v1::RUN_STATE_ABORTED, 2,
+         {Part("stopped", 0, 2, "x", 2), Part("stopped", 1, 2, "y", 2)});
+  stop.set_run_id("stopped");
+  ASSERT_EQ(*s.StopDispatchedRun(stop), 2);
+  ASSERT_TRUE(Insert(s, End("x", 1, "stopped", v1::RUN_STATE_ABORTED, "stopped"), 3).ok());
+  // Stopped, but its agent z got a later part since.
+  create("superseded", v1::RUN_STATE_ABORTED, 4, {Part("superseded", 0, 1, "z", 4)});
+  stop.set_run_id("superseded");
+  ASSERT_EQ(*s.StopDispatchedRun(stop), 1);
+  // Running: every part, ended or not.
+  create("now", v1::RUN_STATE_RUNNING, 5, {Part("now", 0, 2, "x", 5), Part("now", 1, 2, "z", 5)});
+  ASSERT_TRUE(Insert(s, End("z", 1, "now", v1::RUN_STATE_COMPLETED, ""), 6).ok());
+
+  absl::StatusOr<std::vector<DispatchedPart>> parts = s.PartsToResume();
+  ASSERT_TRUE(parts.ok()) << parts.status();
+  std::vector<std::string> resumed;
+  for (const DispatchedPart& p : *parts) resumed.push_back(p.run_id + "/" + p.source_id);
+  EXPECT_EQ(resumed, (std::vector<std::string>{"stopped/y", "now/x", "now/z"}));
+  EXPECT_EQ((*parts)[0].stop->reason(), "enough");
+  EXPECT_TRUE((*parts)[2].ended());
+}
+
+TEST(RunStoreTest, UnparsableDispatchedPartIsDataLossNamingIt) {
+  const std::string path = TempPath("bad-part.db");
+  auto store = RunStore::Open(path);
+  ASSERT_TRUE(store.ok()) << store.status();
+  ASSERT_TRUE((*store)
+                  ->CreateDispatchedRun({.run_id = "d", .state = v1::RUN_STATE_RUNNING},
+                                        {Part("d", 0, 1, "a", 1)})
+                  .ok());
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(db, "UPDATE dispatched_runs SET run_spec = x'ffff'", nullptr, nullptr, nullptr),
+      SQLITE_OK);
+  sqlite3_close(db);
+  absl::StatusOr<std::vector<DispatchedPart>> parts = (*store)->DispatchedParts("d");
+  EXPECT_EQ(parts.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(parts.status().message().find("part 0 (agent a) of dispatched run 'd' does not parse"),
+            std::string::npos)
+      << parts.status();
+}
+
+TEST(RunStoreTest, MigratesAVersion1Database) {
+  const std::string path = TempPath("version1.db");
+  {
+    // A database as the version 1 analyzer left it: its schema is kSchema,
+    // the version 2 migration only adds dispatched_runs.
+    auto store = RunStore::Open(path);
+    ASSERT_TRUE(store.ok()) << store.status();
+    ASSERT_TRUE((*store)->CreateRun({.run_id = "r-old", .state = v1::RUN_STATE_RUNNING}).ok());
+    ASSERT_TRUE(Insert(**store, Load("a", 1, 100), 0).ok());
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE dispatched_runs; PRAGMA user_version = 1;", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  ASSERT_EQ(Query(path, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'dispatched_runs'"), "0");
+
+  auto store = RunStore::Open(path);
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_EQ(Query(path, "PRAGMA user_version"), "2");
+  // What was there is readable as before.
+  EXPECT_EQ((*store)->GetRun("r-old")->state, v1::RUN_STATE_RUNNING);
+  EXPECT_EQ(*(*store)->StoredSequences("a"), std::vector<uint64_t>{1});
+  EXPECT_EQ((*store)->LoadIntervals("")->size(), 1u);
+  // And the new table works.
+  EXPECT_TRUE((*store)->PartsToResume()->empty());  // r-old was not dispatched.
+  ASSERT_TRUE((*store)
+                  ->CreateDispatchedRun({.run_id = "r-new", .state = v1::RUN_STATE_RUNNING},
+                                        {Part("r-new", 0, 1, "a", 1)})
+                  .ok());
+  EXPECT_EQ((*store)->DispatchedParts("r-new")->size(), 1u);
+  // Opening a current database changes nothing.
+  store->reset();
+  store = RunStore::Open(path);
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_EQ((*store)->DispatchedParts("r-new")->size(), 1u);
 }
 
 }  // namespace

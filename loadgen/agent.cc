@@ -97,12 +97,34 @@ bool Agent::CancelledLocked(const std::string& run_id) const {
   return shutdown_ || stopped_.count(run_id) > 0;
 }
 
+std::string Agent::CancelReasonLocked(const std::string& run_id) const {
+  if (const auto stop = stopped_.find(run_id); stop != stopped_.end()) {
+    return absl::StrCat("stopped by the coordinator (", stop->second, ")");
+  }
+  return shutdown_ ? "the agent shut down" : "";
+}
+
+void Agent::ReportEnd(const std::string& run_id, v1::RunState state, const std::string& reason,
+                      uint64_t transactions, uint64_t errors) {
+  v1::AgentMessage message;
+  message.set_run_id(run_id);
+  v1::RunEnd& end = *message.mutable_run_end();
+  end.set_state(state);
+  end.set_reason(reason);
+  *end.mutable_time() = TimeUtil::GetCurrentTime();
+  end.set_transactions(transactions);
+  end.set_errors(errors);
+  stream_->Send(std::move(message));
+}
+
 void Agent::OnControl(const v1::CoordinatorMessage& message) {
   std::lock_guard lock(mutex_);
   if (message.has_run()) {
     const v1::RunSpec& spec = message.run();
     if (stopped_.count(spec.run_id()) > 0) {
       spdlog::info("run {}: already stopped; not starting it", spec.run_id());
+      dropped_.push_back(spec.run_id());
+      changed_.notify_all();
       return;
     }
     spdlog::info("run {}: received (agent {} of {}, scenario '{}', start at {})", spec.run_id(),
@@ -111,11 +133,12 @@ void Agent::OnControl(const v1::CoordinatorMessage& message) {
     pending_.push_back(spec);
   } else if (message.has_stop()) {
     const std::string& run_id = message.stop().run_id();
-    stopped_.insert(run_id);
+    stopped_.emplace(run_id, message.stop().reason());
     const auto erased =
         std::erase_if(pending_, [&](const v1::RunSpec& spec) { return spec.run_id() == run_id; });
     if (erased > 0) {
       spdlog::info("run {}: stopped before its start ({})", run_id, message.stop().reason());
+      dropped_.push_back(run_id);
     } else if (current_run_ == run_id) {
       spdlog::info("run {}: stopping ({})", run_id, message.stop().reason());
       if (engine_ != nullptr) engine_->Stop();
@@ -155,12 +178,24 @@ int Agent::Run() {
     {
       std::unique_lock lock(mutex_);
       if (!changed_.wait_for(lock, std::chrono::seconds(1),
-                             [&] { return shutdown_ || !pending_.empty(); })) {
+                             [&] { return shutdown_ || !pending_.empty() || !dropped_.empty(); })) {
         lock.unlock();
         LogConnection();
         continue;
       }
-      if (shutdown_) break;
+      for (const std::string& run_id : dropped_) {
+        ReportEnd(run_id, v1::RUN_STATE_ABORTED, CancelReasonLocked(run_id));
+      }
+      dropped_.clear();
+      if (shutdown_) {
+        // Runs that never started end too, so the coordinator is not left
+        // waiting for them.
+        for (const v1::RunSpec& never : pending_) {
+          ReportEnd(never.run_id(), v1::RUN_STATE_ABORTED, CancelReasonLocked(never.run_id()));
+        }
+        break;
+      }
+      if (pending_.empty()) continue;
       spec = std::move(pending_.front());
       pending_.pop_front();
     }
@@ -201,12 +236,15 @@ void Agent::RunOne(const v1::RunSpec& spec) {
   absl::StatusOr<RunShare> share = ShareOf(spec);
   if (!share.ok()) {
     spdlog::error("{}; run ignored", std::string(share.status().message()));
+    ReportEnd(run_id, v1::RUN_STATE_FAILED, std::string(share.status().message()));
     return;
   }
   const v1::Scenario scenario = ApplyShare(spec.scenario(), *share);
   if (absl::Status valid = ValidateScenario(scenario); !valid.ok()) {
     spdlog::error("run {}: invalid scenario: {}; run ignored", run_id,
                   std::string(valid.message()));
+    ReportEnd(run_id, v1::RUN_STATE_FAILED,
+              absl::StrCat("invalid scenario: ", std::string(valid.message())));
     return;
   }
 
@@ -223,8 +261,11 @@ void Agent::RunOne(const v1::RunSpec& spec) {
   const std::chrono::nanoseconds load(static_cast<int64_t>(TotalSeconds(stages) * 1e9));
   const SystemClock::time_point now = SystemClock::now();
   if (now >= start + load) {
-    spdlog::warn("run {}: its load ended {:.1f} s ago (start was {}); skipped", run_id,
-                 Seconds(now - start - load), TimeUtil::ToString(spec.start_time()));
+    const std::string why =
+        absl::StrFormat("its load ended %.1f s ago (start was %s); skipped",
+                        Seconds(now - start - load), TimeUtil::ToString(spec.start_time()));
+    spdlog::warn("run {}: {}", run_id, why);
+    ReportEnd(run_id, v1::RUN_STATE_FAILED, why);
     return;
   }
   const std::string what =
@@ -254,6 +295,7 @@ void Agent::RunOne(const v1::RunSpec& spec) {
     std::unique_lock lock(mutex_);
     if (changed_.wait_until(lock, start, [&] { return CancelledLocked(run_id); })) {
       spdlog::info("run {}: cancelled before its start", run_id);
+      ReportEnd(run_id, v1::RUN_STATE_ABORTED, CancelReasonLocked(run_id));
       return;
     }
     current_run_ = run_id;
@@ -267,13 +309,17 @@ void Agent::RunOne(const v1::RunSpec& spec) {
   absl::Status preflight = engine.Preflight();
   absl::StatusOr<RunResult> result =
       preflight.ok() ? engine.Run() : absl::StatusOr<RunResult>(preflight);
+  std::string cancelled;
   {
     std::lock_guard lock(mutex_);
     engine_ = nullptr;
     current_run_.clear();
+    cancelled = CancelReasonLocked(run_id);
   }
   if (!result.ok()) {
     spdlog::error("run {}: {}", run_id, std::string(result.status().message()));
+    ReportEnd(run_id, v1::RUN_STATE_FAILED, std::string(result.status().message()));
+    FlushRun(run_id);
     return;
   }
   uint64_t count = 0, errors = 0;
@@ -284,6 +330,16 @@ void Agent::RunOne(const v1::RunSpec& spec) {
   }
   spdlog::info("run {}: {} after {:.1f} s: {} transactions, {} errors", run_id,
                result->interrupted ? "stopped" : "finished", result->elapsed_s, count, errors);
+  if (result->interrupted) {
+    ReportEnd(run_id, v1::RUN_STATE_ABORTED, cancelled.empty() ? "interrupted" : cancelled, count,
+              errors);
+  } else {
+    ReportEnd(run_id, v1::RUN_STATE_COMPLETED, "", count, errors);
+  }
+  FlushRun(run_id);
+}
+
+void Agent::FlushRun(const std::string& run_id) {
   if (!stream_->Flush(options_.flush_timeout)) {
     const agent::AgentStreamStats after = stream_->stats();
     spdlog::warn(

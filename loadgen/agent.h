@@ -13,8 +13,13 @@
 //   3. runs the scenario with the Engine, streaming every interval with the
 //      run id and the stream's sequence numbers (kept and resent until the
 //      coordinator acknowledges them);
-//   4. obeys StopRun (a pending run is dropped, a running one stops cleanly),
-//      waits for its intervals to be acknowledged, then for the next run.
+//   4. obeys StopRun (a pending run is dropped, a running one stops cleanly);
+//   5. ends its part with a RunEnd message after the last interval: COMPLETED
+//      when the load ran to the end, ABORTED when stopped (StopRun or
+//      shutdown), FAILED when it could not run it (bad share or scenario,
+//      preflight or engine error, load over before the RunSpec came), so the
+//      coordinator can end the run; waits for its messages to be
+//      acknowledged, then for the next run.
 // SIGINT/SIGTERM stop the current run cleanly, flush what is not yet
 // acknowledged (up to flush_timeout) and end the agent (exit status 0); a
 // second signal exits at once (130). What it does goes to the log (stderr).
@@ -33,9 +38,9 @@
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <string>
 
 #include "common/agent/agent_stream.h"
@@ -94,6 +99,14 @@ class Agent {
   void LogConnection();
   // True when the agent shuts down or `run_id` was stopped. Requires mutex_.
   bool CancelledLocked(const std::string& run_id) const;
+  // Why `run_id` was cancelled ("" when it was not). Requires mutex_.
+  std::string CancelReasonLocked(const std::string& run_id) const;
+  // Waits (up to flush_timeout) for what `run_id` sent to be acknowledged;
+  // logs what is not.
+  void FlushRun(const std::string& run_id);
+  // Sends the RunEnd of `run_id` (after its intervals, on the same stream).
+  void ReportEnd(const std::string& run_id, v1::RunState state, const std::string& reason,
+                 uint64_t transactions = 0, uint64_t errors = 0);
 
   AgentOptions options_;
   std::unique_ptr<agent::AgentStream> stream_;
@@ -101,10 +114,13 @@ class Agent {
   std::mutex mutex_;
   std::condition_variable changed_;  // A run came, a run was stopped, shutdown.
   std::deque<v1::RunSpec> pending_;  // Guarded by mutex_.
-  std::set<std::string> stopped_;    // Run ids stopped. Guarded by mutex_.
-  std::string current_run_;          // Guarded by mutex_.
-  Engine* engine_ = nullptr;         // The running engine. Guarded by mutex_.
-  bool shutdown_ = false;            // Guarded by mutex_.
+  // Run id -> StopRun reason, of the runs stopped. Guarded by mutex_.
+  std::map<std::string, std::string> stopped_;
+  // Pending runs StopRun dropped, whose RunEnd Run() sends. Guarded by mutex_.
+  std::deque<std::string> dropped_;
+  std::string current_run_;   // Guarded by mutex_.
+  Engine* engine_ = nullptr;  // The running engine. Guarded by mutex_.
+  bool shutdown_ = false;     // Guarded by mutex_.
 
   // What LogConnection() reported last (Run()'s thread only).
   bool logged_connected_ = false;

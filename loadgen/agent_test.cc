@@ -1,7 +1,8 @@
 // Agent in process against a fake coordinator (gRPC on loopback) and an
 // in-test HTTP server: it runs its share of a RunSpec and streams the
 // intervals with the run id; it skips a run whose load is over, drops one
-// stopped before its start, and stops a running one on StopRun.
+// stopped before its start, and stops a running one on StopRun; it ends
+// every run it got with a RunEnd saying how its part ended.
 #include "loadgen/agent.h"
 
 #include <google/protobuf/util/time_util.h>
@@ -35,8 +36,9 @@ int64_t NowNs() {
       .count();
 }
 
-// A coordinator that acknowledges everything, keeps the load intervals, and
-// sends the control messages given to Control() down the open stream.
+// A coordinator that acknowledges everything, keeps the load intervals and
+// run ends, and sends the control messages given to Control() down the open
+// stream.
 class FakeCoordinator final : public v1::Coordinator::Service {
  public:
   FakeCoordinator() {
@@ -99,6 +101,7 @@ class FakeCoordinator final : public v1::Coordinator::Service {
       {
         std::lock_guard lock(mutex_);
         if (message.has_load()) loads_[message.run_id()].push_back(message);
+        if (message.has_run_end()) ends_[message.run_id()].push_back(message);
         changed_.notify_all();
       }
       v1::CoordinatorMessage ack;
@@ -132,6 +135,14 @@ class FakeCoordinator final : public v1::Coordinator::Service {
     changed_.wait_for(lock, limit, [&] { return loads_[run_id].size() >= n; });
     return loads_[run_id];
   }
+  // Waits until the RunEnd of `run_id` arrived (or `limit` passes); returns
+  // every RunEnd of it.
+  std::vector<v1::AgentMessage> WaitForEnds(const std::string& run_id,
+                                            std::chrono::milliseconds limit) {
+    std::unique_lock lock(mutex_);
+    changed_.wait_for(lock, limit, [&] { return !ends_[run_id].empty(); });
+    return ends_[run_id];
+  }
   const std::string& address() const { return address_; }
 
  private:
@@ -141,6 +152,7 @@ class FakeCoordinator final : public v1::Coordinator::Service {
   std::condition_variable changed_;
   std::deque<v1::CoordinatorMessage> outbox_;
   std::map<std::string, std::vector<v1::AgentMessage>> loads_;
+  std::map<std::string, std::vector<v1::AgentMessage>> ends_;
   bool streaming_ = false;
   bool closing_ = false;
 };
@@ -225,6 +237,20 @@ TEST(AgentTest, RunsItsShareAtTheStartTimeAndStreamsIntervalsWithTheRunId) {
   EXPECT_GT(count, 0u);
   // Loopback: the clock offset estimate errs by far less than 50 ms.
   EXPECT_GE(TimeUtil::TimestampToNanoseconds(loads[0].load().start()), start_ns - 50'000'000);
+  // Its part ran to the end: one RunEnd after the last interval, with the
+  // transactions the intervals add up to.
+  const std::vector<v1::AgentMessage> ends =
+      coordinator.WaitForEnds("r1", std::chrono::seconds(20));
+  ASSERT_EQ(ends.size(), 1u);
+  EXPECT_EQ(ends[0].run_end().state(), v1::RUN_STATE_COMPLETED);
+  EXPECT_EQ(ends[0].run_end().reason(), "");
+  const std::vector<v1::AgentMessage> all = coordinator.WaitForLoads("r1", 0, milliseconds(0));
+  uint64_t all_count = 0;
+  for (const v1::AgentMessage& load : all) {
+    for (const v1::OperationStats& op : load.load().transactions()) all_count += op.count();
+  }
+  EXPECT_EQ(ends[0].run_end().transactions(), all_count);
+  EXPECT_GT(ends[0].sequence(), all.back().sequence());
   EXPECT_EQ(agent.Stop(), 0);
 }
 
@@ -249,6 +275,50 @@ TEST(AgentTest, SkipsRunsThatAreOverOrStoppedAndStopsARunningOne) {
   EXPECT_LT(std::chrono::steady_clock::now() - stop_sent, std::chrono::seconds(20));
   EXPECT_TRUE(coordinator.WaitForLoads("over", 1, milliseconds(0)).empty());
   EXPECT_TRUE(coordinator.WaitForLoads("cancelled", 1, milliseconds(0)).empty());
+  // Each run's part ended, and the RunEnd says how.
+  const auto end_of = [&](const std::string& run_id) {
+    const std::vector<v1::AgentMessage> ends =
+        coordinator.WaitForEnds(run_id, std::chrono::seconds(20));
+    EXPECT_EQ(ends.size(), 1u) << run_id;
+    return ends.empty() ? v1::RunEnd() : ends[0].run_end();
+  };
+  const v1::RunEnd over = end_of("over");
+  EXPECT_EQ(over.state(), v1::RUN_STATE_FAILED);
+  EXPECT_NE(over.reason().find("its load ended"), std::string::npos) << over.reason();
+  const v1::RunEnd cancelled = end_of("cancelled");
+  EXPECT_EQ(cancelled.state(), v1::RUN_STATE_ABORTED);
+  EXPECT_EQ(cancelled.reason(), "stopped by the coordinator (test)");
+  const v1::RunEnd long_run = end_of("long");
+  EXPECT_EQ(long_run.state(), v1::RUN_STATE_ABORTED);
+  EXPECT_EQ(long_run.reason(), "stopped by the coordinator (test)");
+  EXPECT_GT(long_run.transactions(), 0u);
+  EXPECT_EQ(agent.Stop(), 0);
+  // "after" either ran to its end or was stopped by the shutdown: reported
+  // before the agent exited.
+  EXPECT_EQ(coordinator.WaitForEnds("after", milliseconds(0)).size(), 1u);
+}
+
+TEST(AgentTest, APartThatCannotRunEndsFailed) {
+  FakeCoordinator coordinator;
+  AgentThread agent(coordinator.address());
+  ASSERT_TRUE(coordinator.WaitForStream());
+  // Nothing listens on 127.0.0.1:1: preflight fails.
+  coordinator.Control(RunMessage("unreachable", 1, 1, "1s", milliseconds(50), 0, 1));
+  // Agent index 2 of 2 does not exist.
+  coordinator.Control(RunMessage("bad-share", 1, 1, "1s", milliseconds(50), 2, 2));
+  const std::vector<v1::AgentMessage> unreachable =
+      coordinator.WaitForEnds("unreachable", std::chrono::seconds(20));
+  ASSERT_EQ(unreachable.size(), 1u);
+  EXPECT_EQ(unreachable[0].run_end().state(), v1::RUN_STATE_FAILED);
+  EXPECT_NE(unreachable[0].run_end().reason().find("cannot reach target"), std::string::npos)
+      << unreachable[0].run_end().reason();
+  const std::vector<v1::AgentMessage> bad_share =
+      coordinator.WaitForEnds("bad-share", std::chrono::seconds(20));
+  ASSERT_EQ(bad_share.size(), 1u);
+  EXPECT_EQ(bad_share[0].run_end().state(), v1::RUN_STATE_FAILED);
+  EXPECT_NE(bad_share[0].run_end().reason().find("agent_index 2 is not below agent_count 2"),
+            std::string::npos)
+      << bad_share[0].run_end().reason();
   EXPECT_EQ(agent.Stop(), 0);
 }
 

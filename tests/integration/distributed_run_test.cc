@@ -4,10 +4,13 @@
 // two real `loadgen agent` processes, which load a small in-test HTTP server.
 // Checked: both agents' intervals are stored under the run id; their users
 // add up to 5 (3 + 2); the transactions they report add up to what the
-// server answered; both started at the coordinated start or later; SIGTERM
-// ends each agent cleanly. A second test stops a long run with StopRun, has
-// the same agents take the next run, then stops them with SIGTERM in the
-// middle of a third (they flush and exit 0).
+// server answered; both started at the coordinated start or later; the run
+// ends by itself as COMPLETED once both agents reported the end of their
+// part (RunEnd); SIGTERM ends each agent cleanly. A second test stops a long
+// run with StopRun (ABORTED; both agents report their part stopped), has
+// the same agents take the next run (COMPLETED by itself), then stops them
+// with SIGTERM in the middle of a third (they report it ABORTED, which ends
+// the run, flush and exit 0).
 #include <fcntl.h>
 #include <google/protobuf/util/time_util.h>
 #include <grpcpp/grpcpp.h>
@@ -177,6 +180,32 @@ class Coordinator {
   std::unique_ptr<grpc::Server> server_;
 };
 
+// Waits until run `run_id` is in `state` (at most `limit`).
+bool WaitForState(analyzer::RunStore& store, const std::string& run_id, v1::RunState state,
+                  std::chrono::seconds limit) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    absl::StatusOr<analyzer::RunRecord> run = store.GetRun(run_id);
+    if (run.ok() && run->state == state) return true;
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  return false;
+}
+
+// "source=state[: reason]" of every part of `run_id`, in agent_index order.
+std::vector<std::string> PartEnds(analyzer::RunStore& store, const std::string& run_id) {
+  std::vector<std::string> ends;
+  absl::StatusOr<std::vector<analyzer::DispatchedPart>> parts = store.DispatchedParts(run_id);
+  EXPECT_TRUE(parts.ok()) << parts.status();
+  if (!parts.ok()) return ends;
+  for (const analyzer::DispatchedPart& part : *parts) {
+    ends.push_back(part.source_id + "=" + analyzer::RunStateName(part.end_state) +
+                   (part.end_reason.empty() ? "" : ": " + part.end_reason));
+  }
+  std::sort(ends.begin(), ends.end());
+  return ends;
+}
+
 // GET / against `port` with a 20 ms think time, `users` users held for
 // `hold_s` seconds.
 v1::Scenario HttpScenario(uint16_t port, int users, int hold_s) {
@@ -227,7 +256,12 @@ TEST(DistributedRunTest, TwoAgentsShareAClosedRunOfFiveUsers) {
     EXPECT_TRUE(agent->WaitForLog("waiting for the next run", 1, std::chrono::seconds(60)))
         << agent->log();
   }
-  ASSERT_TRUE(service.EndRun(v1::RUN_STATE_COMPLETED).ok());
+  // Both reported their part done: the run completed by itself.
+  ASSERT_TRUE(WaitForState(*store, "dist-it", v1::RUN_STATE_COMPLETED, std::chrono::seconds(20)))
+      << "state " << analyzer::RunStateName(store->GetRun("dist-it")->state);
+  EXPECT_EQ(service.current_run(), "");
+  EXPECT_EQ(PartEnds(*store, "dist-it"),
+            (std::vector<std::string>{"agent-1=completed", "agent-2=completed"}));
   EXPECT_EQ(first.Terminate(std::chrono::seconds(20)), 0) << first.log();
   EXPECT_EQ(second.Terminate(std::chrono::seconds(20)), 0) << second.log();
   EXPECT_NE(first.log().find("run dist-it: finished"), std::string::npos) << first.log();
@@ -308,7 +342,14 @@ TEST(DistributedRunTest, AgentsObeyStopRunTakeTheNextRunAndFlushOnSigterm) {
         << agent->log();
     EXPECT_NE(agent->log().find("run long: stopping (test over)"), std::string::npos)
         << agent->log();
+    // Its RunEnd is acknowledged (hence stored) before it waits for more.
+    EXPECT_TRUE(agent->WaitForLog("waiting for the next run", 1, std::chrono::seconds(30)))
+        << agent->log();
   }
+  EXPECT_EQ(PartEnds(coordinator.store(), "long"),
+            (std::vector<std::string>{"agent-a=aborted: stopped by the coordinator (test over)",
+                                      "agent-b=aborted: stopped by the coordinator (test over)"}));
+  EXPECT_EQ(coordinator.store().GetRun("long")->state, v1::RUN_STATE_ABORTED);
 
   // Then the next run: both take it.
   ASSERT_TRUE(service
@@ -319,7 +360,9 @@ TEST(DistributedRunTest, AgentsObeyStopRunTakeTheNextRunAndFlushOnSigterm) {
     EXPECT_TRUE(agent->WaitForLog("run next: finished", 1, std::chrono::seconds(30)))
         << agent->log();
   }
-  ASSERT_TRUE(service.EndRun(v1::RUN_STATE_COMPLETED).ok());
+  ASSERT_TRUE(
+      WaitForState(coordinator.store(), "next", v1::RUN_STATE_COMPLETED, std::chrono::seconds(30)));
+  EXPECT_EQ(service.current_run(), "");
   absl::StatusOr<std::vector<analyzer::StoredLoad>> loads =
       coordinator.store().LoadIntervals("next");
   ASSERT_TRUE(loads.ok()) << loads.status();
@@ -341,6 +384,12 @@ TEST(DistributedRunTest, AgentsObeyStopRunTakeTheNextRunAndFlushOnSigterm) {
   }
   EXPECT_EQ(first.Terminate(std::chrono::seconds(20)), 0) << first.log();
   EXPECT_EQ(second.Terminate(std::chrono::seconds(20)), 0) << second.log();
+  // Both reported their part stopped before exiting: the run ended.
+  EXPECT_EQ(coordinator.store().GetRun("signalled")->state, v1::RUN_STATE_ABORTED);
+  EXPECT_EQ(PartEnds(coordinator.store(), "signalled"),
+            (std::vector<std::string>{"agent-a=aborted: the agent shut down",
+                                      "agent-b=aborted: the agent shut down"}));
+  EXPECT_EQ(service.current_run(), "");
   for (const AgentProcess* agent : {&first, &second}) {
     const std::string log = agent->log();
     EXPECT_NE(log.find("run signalled: stopped after"), std::string::npos) << log;
