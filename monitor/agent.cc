@@ -5,9 +5,11 @@
 
 #include <cerrno>
 #include <cstring>
+#include <set>
 #include <utility>
 
 #include "absl/status/status.h"
+#include "common/parse/duration.h"
 #include "google/protobuf/util/json_util.h"
 #include "monitor/http.h"
 #include "monitor/plugin_runner.h"
@@ -36,6 +38,15 @@ ProcessCollectorOptions MakeProcessOptions(const std::string& proc_root) {
   return options;
 }
 
+CheckSchedulerOptions MakeSchedulerOptions(const AgentOptions& agent) {
+  CheckSchedulerOptions options;
+  for (const PluginCheck& check : agent.plugin_checks) {
+    options.intervals.push_back(check.interval.value_or(agent.check_interval));
+  }
+  options.max_workers = agent.check_workers;
+  return options;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(AgentOptions options) {
@@ -46,8 +57,28 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(AgentOptions options) {
   if (options.check_timeout <= std::chrono::nanoseconds::zero()) {
     return absl::InvalidArgumentError("--check-timeout must be positive");
   }
-  if (options.check_interval < milliseconds(100)) {
+  if (options.check_interval < kMinCheckInterval) {
     return absl::InvalidArgumentError("--check-interval must be at least 100ms");
+  }
+  if (options.check_workers < 1 || options.check_workers > 64) {
+    return absl::InvalidArgumentError("--check-workers must be between 1 and 64");
+  }
+  std::set<std::string> names;
+  for (const PluginCheck& check : options.plugin_checks) {
+    if (check.argv.empty()) {
+      return absl::InvalidArgumentError(Cat("check '", check.name, "' has no command"));
+    }
+    if (!names.insert(check.name).second) {
+      return absl::InvalidArgumentError(
+          Cat("check '", check.name, "' is defined twice (names must be unique)"));
+    }
+    if (check.interval && *check.interval < kMinCheckInterval) {
+      return absl::InvalidArgumentError(
+          Cat("check '", check.name, "': interval must be at least 100ms"));
+    }
+    if (check.timeout && *check.timeout <= std::chrono::nanoseconds::zero()) {
+      return absl::InvalidArgumentError(Cat("check '", check.name, "': timeout must be positive"));
+    }
   }
   std::unique_ptr<Agent> agent(new Agent(std::move(options)));
   if (agent->options_.jsonl == "-") {
@@ -68,7 +99,10 @@ Agent::Agent(AgentOptions options)
       host_(MakeHostOptions(options_.proc_root)),
       processes_(options_.processes, MakeProcessOptions(options_.proc_root)),
       self_statm_("/proc/self/statm", 256),
-      started_(Clock::now()) {}
+      started_(Clock::now()),
+      scheduler_(MakeSchedulerOptions(options_), [this](std::size_t index, std::stop_token stop) {
+        RunPluginCheck(index, std::move(stop));
+      }) {}
 
 Agent::~Agent() {
   if (close_jsonl_ && jsonl_ != nullptr) std::fclose(jsonl_);
@@ -80,6 +114,7 @@ void Agent::Stop() {
     stopping_.store(true);
   }
   stop_cv_.notify_all();
+  scheduler_.RequestStop();
 }
 
 void Agent::WriteJson(const char* key, const google::protobuf::Message& message) {
@@ -116,20 +151,15 @@ void Agent::PublishCheck(tpslab::v1::CheckResult& result) {
   }
 }
 
-void Agent::RunChecks() {
-  // Each plugin runs at start and then every check_interval.
-  auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(options_.check_timeout);
-  Clock::time_point next = Clock::now();
-  while (!stopping_.load()) {
-    for (const PluginCheck& check : options_.plugin_checks) {
-      if (stopping_.load()) return;
-      tpslab::v1::CheckResult result = ToCheckResult(check.name, RunPlugin(check.argv, timeout));
-      PublishCheck(result);
-    }
-    next += options_.check_interval;
-    std::unique_lock lock(stop_mutex_);
-    stop_cv_.wait_until(lock, next, [this] { return stopping_.load(); });
-  }
+void Agent::RunPluginCheck(std::size_t index, std::stop_token stop) {
+  const PluginCheck& check = options_.plugin_checks[index];
+  // Rounded up: a timeout below 1 ms must not become "no time at all".
+  const auto timeout =
+      std::chrono::ceil<std::chrono::milliseconds>(check.timeout.value_or(options_.check_timeout));
+  absl::StatusOr<PluginRun> run = RunPlugin(check.argv, timeout, 64 * 1024, std::move(stop));
+  if (run.ok() && run->cancelled) return;  // the monitor is stopping
+  tpslab::v1::CheckResult result = ToCheckResult(check.name, run);
+  PublishCheck(result);
 }
 
 void Agent::AppendSelfMetrics(tpslab::v1::HostSample& host) {
@@ -182,6 +212,18 @@ void Agent::AppendSelfMetrics(tpslab::v1::HostSample& host) {
                   {},
                   static_cast<double>(processes_.membership_changes()),
                   kCounter});
+  const std::vector<CheckRunStats> check_stats = scheduler_.run_stats();
+  for (std::size_t i = 0; i < check_stats.size(); ++i) {
+    const std::string& name = options_.plugin_checks[i].name;
+    self.push_back({"monitor_self_check_runs_total",
+                    {{"check", name}},
+                    static_cast<double>(check_stats[i].runs),
+                    kCounter});
+    self.push_back({"monitor_self_check_skipped_total",
+                    {{"check", name}},
+                    static_cast<double>(check_stats[i].skipped),
+                    kCounter});
+  }
   for (Series& s : self) {
     tpslab::v1::Metric* metric = host.add_metrics();
     metric->set_name(s.name);
@@ -265,8 +307,12 @@ std::string Agent::RenderMetrics() const {
 }
 
 void Agent::Run() {
-  std::thread checks;
-  if (!options_.plugin_checks.empty()) checks = std::thread([this] { RunChecks(); });
+  for (const PluginCheck& check : options_.plugin_checks) {
+    spdlog::debug("check {}: every {}, timeout {}", check.name,
+                  parse::FormatDuration(check.interval.value_or(options_.check_interval)),
+                  parse::FormatDuration(check.timeout.value_or(options_.check_timeout)));
+  }
+  scheduler_.Start();
   const Clock::time_point start = Clock::now();
   int64_t slot = 0;
   while (!stopping_.load()) {
@@ -282,7 +328,7 @@ void Agent::Run() {
                         [this] { return stopping_.load(); });
   }
   Stop();
-  if (checks.joinable()) checks.join();
+  scheduler_.Stop();  // waits for the killed plugins
 }
 
 }  // namespace tpslab::monitor

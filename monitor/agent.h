@@ -2,8 +2,9 @@
 // the watched processes and the scraped application endpoints, evaluates the
 // built-in threshold checks, and publishes the results: JSON lines (one
 // object per sample) and the Prometheus exposition served by MetricsServer.
-// Nagios plugin checks run on their own thread and schedule, so a hanging
-// plugin never delays sampling.
+// Nagios plugin checks run on their own schedule (monitor/check_scheduler.h):
+// each at its own interval, concurrently on a few worker threads, so a
+// hanging plugin delays neither sampling nor the other checks.
 //
 //   AgentOptions options;
 //   options.interval = std::chrono::seconds(1);
@@ -26,14 +27,15 @@
 #include <cstdio>
 #include <memory>
 #include <mutex>
+#include <stop_token>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/agent/agent_stream.h"
 #include "common/parse/url.h"
 #include "common/proto/samples.pb.h"
+#include "monitor/check_scheduler.h"
 #include "monitor/checks.h"
 #include "monitor/exposition.h"
 #include "monitor/host_collector.h"
@@ -49,11 +51,15 @@ struct AgentOptions {
   std::vector<ProcessSelector> processes;
   // Prometheus text endpoints to scrape each interval. Default none.
   std::vector<parse::Url> scrapes;
-  // Nagios plugins to run, and how often and how long each may take.
-  // Defaults: none, every 60 s, 10 s timeout.
+  // Nagios plugins to run (names must be unique). Default none.
   std::vector<PluginCheck> plugin_checks;
+  // Interval of the plugin checks that set none, at least 100 ms. Default 60 s.
   std::chrono::nanoseconds check_interval = std::chrono::seconds(60);
+  // Timeout of the plugin checks that set none, positive. Default 10 s.
   std::chrono::nanoseconds check_timeout = std::chrono::seconds(10);
+  // Most plugins running at once (worker threads: min(checks, this)),
+  // 1 .. 64. Default 4.
+  int check_workers = 4;
   // Built-in checks evaluated on every sample. Default none.
   std::vector<ThresholdCheck> threshold_checks;
   // JSON lines destination: "" none (default), "-" stdout, else a file
@@ -71,17 +77,24 @@ struct AgentOptions {
 class Agent {
  public:
   // Validates the options and opens the JSON lines output. Fails with
-  // InvalidArgument for an interval out of range, or the file's error.
+  // InvalidArgument for an interval, timeout or worker count out of range
+  // (naming the check for a per-check value), a check name given twice, or
+  // the file's error.
   static absl::StatusOr<std::unique_ptr<Agent>> Create(AgentOptions options);
   ~Agent();
   Agent(const Agent&) = delete;
   Agent& operator=(const Agent&) = delete;
 
   // Samples every interval (aligned to the start, skipping missed slots)
-  // until Stop() or max_samples; also runs the plugin check thread.
+  // until Stop() or max_samples; meanwhile runs the plugin checks, each on
+  // its own schedule. Call once.
   void Run();
 
-  // Makes Run() return soon (thread-safe, idempotent).
+  // Makes Run() return soon and kills the running plugins; returns at once
+  // (thread-safe, idempotent). Run() returns once the sampling pass in
+  // progress has ended and every running plugin is killed: plugins are
+  // killed within about 50 ms of Stop(), and never later than the longest
+  // remaining plugin timeout.
   void Stop();
 
   // Takes one sample now and publishes it (Run() calls this).
@@ -96,11 +109,14 @@ class Agent {
 
  private:
   explicit Agent(AgentOptions options);
-  void RunChecks();
+  // Runs plugin check `index` once and publishes its result (on a
+  // scheduler worker thread); a run cancelled by Stop() is not published.
+  void RunPluginCheck(std::size_t index, std::stop_token stop);
   void PublishCheck(tpslab::v1::CheckResult& result);
   void WriteJson(const char* key, const google::protobuf::Message& message);
   // Adds monitor_self_* (own CPU and RSS, time and errors per collector,
-  // samples, scrape errors) to the host sample's metrics.
+  // samples, scrape errors, runs and skipped slots per plugin check) to the
+  // host sample's metrics.
   void AppendSelfMetrics(tpslab::v1::HostSample& host);
 
   AgentOptions options_;
@@ -126,6 +142,10 @@ class Agent {
   std::atomic<uint64_t> jsonl_errors_{0};
   double last_pass_seconds_ = 0;
   std::chrono::steady_clock::time_point started_;
+
+  // Declared last: destroyed (stopped, its threads joined) first, while
+  // what its runs use is still alive.
+  CheckScheduler scheduler_;
 };
 
 }  // namespace tpslab::monitor

@@ -1,6 +1,7 @@
 #include "monitor/checks.h"
 
 #include "absl/status/status.h"
+#include "common/parse/duration.h"
 #include "monitor/plugin_runner.h"
 #include "monitor/prom_text.h"
 #include "monitor/text_fields.h"
@@ -8,17 +9,97 @@
 
 namespace tpslab::monitor {
 
+namespace {
+
+std::string_view TrimBlanks(std::string_view text) {
+  const std::size_t first = text.find_first_not_of(" \t");
+  if (first == std::string_view::npos) return {};
+  return text.substr(first, text.find_last_not_of(" \t") - first + 1);
+}
+
+// Parses the "interval=D,timeout=D" between the brackets of check `check`.
+absl::Status ParseCheckOptions(std::string_view options, PluginCheck& check) {
+  const std::string where = Cat("check '", check.name, "': ");
+  if (TrimBlanks(options).empty()) {
+    return absl::InvalidArgumentError(
+        Cat(where, "empty [] (expected interval=DURATION and/or timeout=DURATION)"));
+  }
+  std::string_view rest = options;
+  while (true) {
+    const std::size_t comma = rest.find(',');
+    const std::string_view option = TrimBlanks(rest.substr(0, comma));
+    if (option.empty()) {
+      return absl::InvalidArgumentError(Cat(where, "empty option in [", options, "]"));
+    }
+    const std::size_t eq = option.find('=');
+    const std::string_view key = TrimBlanks(option.substr(0, eq));
+    std::optional<std::chrono::nanoseconds>* target = nullptr;
+    if (key == "interval") target = &check.interval;
+    if (key == "timeout") target = &check.timeout;
+    if (target == nullptr) {
+      return absl::InvalidArgumentError(
+          Cat(where, "unknown option '", key, "' (expected interval or timeout)"));
+    }
+    if (eq == std::string_view::npos) {
+      return absl::InvalidArgumentError(Cat(where, key, " needs a value (e.g. ", key, "=30s)"));
+    }
+    if (target->has_value()) return absl::InvalidArgumentError(Cat(where, key, " given twice"));
+    absl::StatusOr<std::chrono::nanoseconds> value =
+        parse::ParseDuration(TrimBlanks(option.substr(eq + 1)));
+    if (!value.ok()) {
+      return absl::InvalidArgumentError(Cat(where, key, ": ", value.status().message()));
+    }
+    if (key == "interval" && *value < kMinCheckInterval) {
+      return absl::InvalidArgumentError(Cat(where, "interval must be at least ",
+                                            parse::FormatDuration(kMinCheckInterval), ", got ",
+                                            parse::FormatDuration(*value)));
+    }
+    if (key == "timeout" && *value <= std::chrono::nanoseconds::zero()) {
+      return absl::InvalidArgumentError(
+          Cat(where, "timeout must be positive, got ", parse::FormatDuration(*value)));
+    }
+    *target = *value;
+    if (comma == std::string_view::npos) return absl::OkStatus();
+    rest.remove_prefix(comma + 1);
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<PluginCheck> ParsePluginCheck(std::string_view text) {
   PluginCheck check;
-  std::size_t eq = text.find('=');
-  std::size_t space = text.find_first_of(" \t");
-  if (eq != std::string_view::npos && (space == std::string_view::npos || eq < space)) {
+  // "NAME[" (NAME without blanks, '/' or '=') opens the options; otherwise a
+  // name is present when the first word has a '='.
+  const std::size_t bracket = text.find_first_of("[ \t/=");
+  const std::size_t eq = text.substr(0, text.find_first_of(" \t")).find('=');
+  if (bracket != std::string_view::npos && text[bracket] == '[') {
+    check.name = std::string(text.substr(0, bracket));
+    if (check.name.empty()) return absl::InvalidArgumentError("empty check name before '['");
+    const std::size_t close = text.find(']', bracket);
+    if (close == std::string_view::npos) {
+      return absl::InvalidArgumentError(
+          Cat("check '", check.name, "': missing ']' after '", text.substr(bracket), "'"));
+    }
+    if (close + 1 >= text.size() || text[close + 1] != '=') {
+      return absl::InvalidArgumentError(
+          Cat("check '", check.name, "': expected '=PLUGIN ARGS' after ']'"));
+    }
+    if (absl::Status status =
+            ParseCheckOptions(text.substr(bracket + 1, close - bracket - 1), check);
+        !status.ok()) {
+      return status;
+    }
+    text.remove_prefix(close + 2);
+  } else if (eq != std::string_view::npos) {
     check.name = std::string(text.substr(0, eq));
     text.remove_prefix(eq + 1);
     if (check.name.empty()) return absl::InvalidArgumentError("empty check name before '='");
   }
   absl::StatusOr<std::vector<std::string>> argv = SplitCommandLine(text);
-  if (!argv.ok()) return argv.status();
+  if (!argv.ok()) {
+    if (check.name.empty()) return argv.status();
+    return absl::InvalidArgumentError(Cat("check '", check.name, "': ", argv.status().message()));
+  }
   check.argv = *std::move(argv);
   if (check.argv[0].find('/') == std::string::npos) {
     check.argv[0] = "/usr/lib/nagios/plugins/" + check.argv[0];

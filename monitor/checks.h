@@ -1,9 +1,12 @@
 // Check definitions the agent schedules: Nagios plugins given as
-// "NAME=COMMAND ARGS..." and built-in threshold checks on any collected
-// series given as "METRIC[{label="value",...}] [warn=RANGE] [crit=RANGE]",
-// plus the state tracker that notices transitions.
+// "NAME=COMMAND ARGS..." or "NAME[interval=D,timeout=D]=COMMAND ARGS..." and
+// built-in threshold checks on any collected series given as
+// "METRIC[{label="value",...}] [warn=RANGE] [crit=RANGE]", plus the state
+// tracker that notices transitions.
 //
 //   auto load = ParsePluginCheck("load=/usr/lib/nagios/plugins/check_load -w 5 -c 10");
+//   auto ftp = ParsePluginCheck("ftp[interval=30s,timeout=5s]=check_ftp -H 127.0.0.1");
+//   // ftp->interval == 30s, ftp->timeout == 5s; load->interval is unset
 //   auto busy = ParseThresholdCheck("tpslab_cpu_busy_ratio{cpu=\"total\"} warn=~:0.8 crit=~:0.95");
 //   tpslab::v1::CheckResult r = EvaluateThresholdCheck(*busy, series);
 //   CheckStates states;
@@ -11,6 +14,7 @@
 #ifndef TPSLAB_MONITOR_CHECKS_H_
 #define TPSLAB_MONITOR_CHECKS_H_
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -26,15 +30,30 @@
 namespace tpslab::monitor {
 
 struct PluginCheck {
-  // Name used in results and logs.
+  // Name used in results, logs and metric labels.
   std::string name;
   // The plugin and its arguments.
   std::vector<std::string> argv;
+  // Time between the starts of two runs. Default unset: the agent's
+  // AgentOptions::check_interval (--check-interval).
+  std::optional<std::chrono::nanoseconds> interval;
+  // How long one run may take before its process group is killed. Default
+  // unset: the agent's AgentOptions::check_timeout (--check-timeout).
+  std::optional<std::chrono::nanoseconds> timeout;
 };
 
-// Parses "NAME=COMMAND ARGS..." (the command split as by SplitCommandLine).
-// Without "NAME=", the name is the plugin's file name. A relative plugin
-// path is looked up in /usr/lib/nagios/plugins.
+// The shortest check interval: the agent runs nothing more often.
+inline constexpr std::chrono::milliseconds kMinCheckInterval{100};
+
+// Parses "NAME=COMMAND ARGS..." or "NAME[KEY=VALUE,...]=COMMAND ARGS..."
+// (the command split as by SplitCommandLine). A '[' opens the options when
+// only name characters (no blank, '/' or '=') come before it. Keys:
+// interval (a duration of common/parse/duration.h, at least
+// kMinCheckInterval) and timeout (a positive duration), each at most once;
+// blanks around keys and values are allowed. Without a name, the name is
+// the plugin's file name. A relative plugin path is looked up in
+// /usr/lib/nagios/plugins. Errors are InvalidArgument naming the check and
+// the key, e.g. "check 'ftp': timeout must be positive, got 0s".
 absl::StatusOr<PluginCheck> ParsePluginCheck(std::string_view text);
 
 struct ThresholdCheck {

@@ -25,6 +25,85 @@ TEST(PluginCheckTest, ParsesNameAndCommand) {
   EXPECT_THAT(std::string(ParsePluginCheck("a=").status().message()), HasSubstr("empty command"));
 }
 
+TEST(PluginCheckTest, PlainDefinitionLeavesIntervalAndTimeoutUnset) {
+  absl::StatusOr<PluginCheck> check = ParsePluginCheck("load=check_load");
+  ASSERT_TRUE(check.ok()) << check.status();
+  EXPECT_FALSE(check->interval.has_value());
+  EXPECT_FALSE(check->timeout.has_value());
+  // A '[' in the plugin or its arguments is not an option list.
+  check = ParsePluginCheck("/usr/bin/[ 1 -eq 1 ]");
+  ASSERT_TRUE(check.ok()) << check.status();
+  EXPECT_EQ(check->name, "[");
+  EXPECT_THAT(check->argv, ElementsAre("/usr/bin/[", "1", "-eq", "1", "]"));
+  check = ParsePluginCheck("x=check_dummy 0 '[a=b]'");
+  ASSERT_TRUE(check.ok()) << check.status();
+  EXPECT_EQ(check->name, "x");
+  EXPECT_THAT(check->argv, ElementsAre("/usr/lib/nagios/plugins/check_dummy", "0", "[a=b]"));
+}
+
+TEST(PluginCheckTest, ParsesIntervalAndTimeout) {
+  absl::StatusOr<PluginCheck> check =
+      ParsePluginCheck("ftp[interval=30s,timeout=1.5s]=check_ftp -H 127.0.0.1 -w 1");
+  ASSERT_TRUE(check.ok()) << check.status();
+  EXPECT_EQ(check->name, "ftp");
+  EXPECT_EQ(check->interval, std::chrono::seconds(30));
+  EXPECT_EQ(check->timeout, std::chrono::milliseconds(1500));
+  EXPECT_THAT(check->argv,
+              ElementsAre("/usr/lib/nagios/plugins/check_ftp", "-H", "127.0.0.1", "-w", "1"));
+  // Either key alone, in any order, blanks around them allowed.
+  check = ParsePluginCheck("a[timeout=5s]=check_dummy 0");
+  ASSERT_TRUE(check.ok()) << check.status();
+  EXPECT_FALSE(check->interval.has_value());
+  EXPECT_EQ(check->timeout, std::chrono::seconds(5));
+  check = ParsePluginCheck("a[interval=100ms]=check_dummy 0");
+  ASSERT_TRUE(check.ok()) << check.status();
+  EXPECT_EQ(check->interval, std::chrono::milliseconds(100));
+  EXPECT_FALSE(check->timeout.has_value());
+  check = ParsePluginCheck("a[timeout = 2s , interval=1m]=/opt/check_x");
+  ASSERT_TRUE(check.ok()) << check.status();
+  EXPECT_EQ(check->interval, std::chrono::minutes(1));
+  EXPECT_EQ(check->timeout, std::chrono::seconds(2));
+  EXPECT_THAT(check->argv, ElementsAre("/opt/check_x"));
+}
+
+TEST(PluginCheckTest, RejectsBadOptionsNamingTheCheckAndKey) {
+  auto error = [](std::string_view text) {
+    absl::StatusOr<PluginCheck> check = ParsePluginCheck(text);
+    EXPECT_EQ(check.status().code(), absl::StatusCode::kInvalidArgument) << text;
+    return std::string(check.status().message());
+  };
+  EXPECT_EQ(error("[interval=1s]=check_dummy 0"), "empty check name before '['");
+  EXPECT_EQ(error("web[interval=1s=check_dummy 0"),
+            "check 'web': missing ']' after '[interval=1s=check_dummy 0'");
+  EXPECT_EQ(error("web[interval=1s]check_dummy 0"),
+            "check 'web': expected '=PLUGIN ARGS' after ']'");
+  EXPECT_EQ(error("web[interval=1s]"), "check 'web': expected '=PLUGIN ARGS' after ']'");
+  EXPECT_EQ(error("web[]=check_dummy 0"),
+            "check 'web': empty [] (expected interval=DURATION and/or timeout=DURATION)");
+  EXPECT_EQ(error("web[interval=1s,]=check_dummy 0"),
+            "check 'web': empty option in [interval=1s,]");
+  EXPECT_EQ(error("web[retry=1s]=check_dummy 0"),
+            "check 'web': unknown option 'retry' (expected interval or timeout)");
+  EXPECT_EQ(error("web[interval=1s,timeout]=check_dummy 0"),
+            "check 'web': timeout needs a value (e.g. timeout=30s)");
+  EXPECT_EQ(error("web[interval=1s,interval=2s]=check_dummy 0"),
+            "check 'web': interval given twice");
+  EXPECT_THAT(error("web[interval=30]=check_dummy 0"),
+              HasSubstr("check 'web': interval: invalid duration '30': missing unit"));
+  EXPECT_THAT(error("web[timeout=5x]=check_dummy 0"),
+              HasSubstr("check 'web': timeout: invalid duration '5x'"));
+  EXPECT_THAT(error("web[interval=]=check_dummy 0"),
+              HasSubstr("check 'web': interval: invalid duration ''"));
+  EXPECT_EQ(error("web[interval=50ms]=check_dummy 0"),
+            "check 'web': interval must be at least 100ms, got 50ms");
+  EXPECT_EQ(error("web[timeout=0s]=check_dummy 0"),
+            "check 'web': timeout must be positive, got 0s");
+  EXPECT_EQ(error("web[timeout=-1s]=check_dummy 0"),
+            "check 'web': timeout must be positive, got -1s");
+  EXPECT_EQ(error("web[timeout=1s]="), "check 'web': empty command");
+  EXPECT_THAT(error("web[timeout=1s]=check_dummy 'x"), HasSubstr("check 'web': unterminated '"));
+}
+
 TEST(ThresholdCheckTest, ParsesSelectorAndRanges) {
   absl::StatusOr<ThresholdCheck> check =
       ParseThresholdCheck("tpslab_cpu_busy_ratio{cpu=\"total\"} warn=~:0.8 crit=@0.95:1");

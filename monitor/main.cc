@@ -1,10 +1,17 @@
 // monitor: the tpslab host and process agent.
 //
 //   monitor [--config FILE] [--interval DURATION] [--pid N]... [--process NAME_OR_PATTERN]...
-//           [--children] [--scrape URL]... [--check 'NAME=PLUGIN ARGS']... [--threshold
-//           'METRIC{labels} warn=RANGE crit=RANGE']... [--coordinator HOST:PORT]
+//           [--children] [--scrape URL]...
+//           [--check 'NAME[interval=D,timeout=D]=PLUGIN ARGS']... [--check-interval D]
+//           [--check-timeout D] [--check-workers N]
+//           [--threshold 'METRIC{labels} warn=RANGE crit=RANGE']... [--coordinator HOST:PORT]
 //           [--prometheus HOST:PORT] [--jsonl FILE|-] [--samples N]
 //   monitor check [--timeout DURATION] PLUGIN [ARGS...]
+//
+// Each --check runs at its own interval (the [interval=D] of its definition,
+// else --check-interval) with its own timeout (else --check-timeout), on up
+// to --check-workers threads; a slot that comes while the check still runs
+// is skipped (docs/monitor.md).
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -38,6 +45,7 @@ struct Flags {
   std::vector<std::string> thresholds;
   std::chrono::nanoseconds check_interval = std::chrono::seconds(60);
   std::chrono::nanoseconds check_timeout = std::chrono::seconds(10);
+  int check_workers = 4;
   parse::Endpoint coordinator;
   std::string token;
   std::string coordinator_ca;
@@ -65,6 +73,7 @@ int RunAgent(Flags& flags) {
   options.interval = flags.interval;
   options.check_interval = flags.check_interval;
   options.check_timeout = flags.check_timeout;
+  options.check_workers = flags.check_workers;
   options.jsonl = flags.jsonl;
   options.max_samples = flags.samples;
   for (int pid : flags.pids) options.processes.push_back(PidSelector(pid, flags.children));
@@ -211,10 +220,15 @@ int main(int argc, char** argv) {
   root.add_option("--scrape", flags.scrapes,
                   "Scrape a Prometheus text endpoint each interval (repeatable)");
   root.add_option("--check", flags.checks,
-                  "Run a Nagios plugin on a schedule: 'NAME=PLUGIN ARGS' (repeatable)");
-  app::AddDuration(root, "--check-interval", flags.check_interval, "Time between plugin runs");
+                  "Run a Nagios plugin on a schedule: 'NAME=PLUGIN ARGS' or "
+                  "'NAME[interval=30s,timeout=5s]=PLUGIN ARGS' (repeatable)");
+  app::AddDuration(root, "--check-interval", flags.check_interval,
+                   "Time between plugin runs, for checks without [interval=] (>= 100ms)");
   app::AddDuration(root, "--check-timeout", flags.check_timeout,
-                   "Plugin timeout (the process group is killed; state UNKNOWN)");
+                   "Plugin timeout for checks without [timeout=] (the process group is killed; "
+                   "state UNKNOWN)");
+  root.add_option("--check-workers", flags.check_workers, "Most plugins running at once (1 .. 64)")
+      ->capture_default_str();
   root.add_option("--threshold", flags.thresholds,
                   "Built-in check: 'METRIC{label=\"v\"} warn=RANGE crit=RANGE' (repeatable)");
   CLI::Option* coordinator = app::AddEndpoint(root, "--coordinator", flags.coordinator,

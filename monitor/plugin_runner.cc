@@ -47,7 +47,8 @@ struct Pipe {
 }  // namespace
 
 absl::StatusOr<PluginRun> RunPlugin(const std::vector<std::string>& argv,
-                                    std::chrono::milliseconds timeout, std::size_t max_output) {
+                                    std::chrono::milliseconds timeout, std::size_t max_output,
+                                    std::stop_token stop) {
   if (argv.empty()) return absl::InvalidArgumentError("empty plugin command");
   // Everything the child needs is prepared before fork: after fork only
   // async-signal-safe calls are allowed (the monitor has threads).
@@ -102,9 +103,10 @@ absl::StatusOr<PluginRun> RunPlugin(const std::vector<std::string>& argv,
   // Read both pipes until they close or the deadline passes. Once the
   // plugin itself has exited, whatever it left running in the background
   // (holding the pipes open) gets a short grace period, then the group is
-  // killed; that is not a timeout of the plugin.
+  // killed; that is not a timeout of the plugin. A stop request ends the
+  // wait at the next poll (at most 50 ms).
   Clock::time_point read_deadline = deadline;
-  while (out.read >= 0 || err.read >= 0) {
+  while ((out.read >= 0 || err.read >= 0) && !stop.stop_requested()) {
     const auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(read_deadline - Clock::now());
     if (left.count() <= 0) break;
@@ -130,15 +132,17 @@ absl::StatusOr<PluginRun> RunPlugin(const std::vector<std::string>& argv,
     }
   }
   // The plugin may still be running (it closed its output early, or the
-  // deadline passed). Wait for it until the deadline, then kill the group.
+  // deadline passed, or stop was requested). Wait for it until the deadline
+  // or the stop request, then kill the group.
   while (!reaped) {
     pid_t done = waitpid(pid, &status, WNOHANG);
     if (done == pid || (done < 0 && errno != EINTR)) {
       reaped = true;
       break;
     }
-    if (Clock::now() >= deadline) {
-      run.timed_out = true;
+    const bool cancel = stop.stop_requested();
+    if (cancel || Clock::now() >= deadline) {
+      (cancel ? run.cancelled : run.timed_out) = true;
       kill(-pid, SIGKILL);
       waitpid(pid, &status, 0);
       reaped = true;
@@ -170,6 +174,12 @@ tpslab::v1::CheckResult ToCheckResult(const std::string& name,
   if (run->timed_out) {
     result.set_state(tpslab::v1::CHECK_STATE_UNKNOWN);
     result.set_output(Cat("CHECK TIMEOUT: plugin killed after ", run->duration_seconds, " s"));
+    return result;
+  }
+  if (run->cancelled) {
+    result.set_state(tpslab::v1::CHECK_STATE_UNKNOWN);
+    result.set_output(Cat("CHECK CANCELLED: plugin killed after ", run->duration_seconds,
+                          " s because the monitor is stopping"));
     return result;
   }
   if (run->signal != 0) {

@@ -11,6 +11,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <stop_token>
 #include <string>
 #include <thread>
 
@@ -156,6 +157,44 @@ TEST(PluginRunnerTest, HangingPluginIsKilledAndUnknown) {
   EXPECT_EQ(r.state(), CHECK_STATE_UNKNOWN);
   EXPECT_THAT(r.output(), StartsWith("CHECK TIMEOUT: plugin killed after"));
   EXPECT_EQ(r.perf_data_size(), 1);  // what it printed before hanging
+}
+
+TEST(PluginRunnerTest, StopRequestKillsTheGroupAndIsNotATimeout) {
+  const std::string started = std::string(std::getenv("TEST_TMPDIR")) + "/cancel_started";
+  std::string path =
+      Script("cancel.sh", "echo 'starting | x=1'\ntouch " + started + "\nsleep 100 &\nsleep 100\n");
+  std::stop_source stop;
+  std::thread stopper([&] {
+    // Once the plugin (and its background child) is running.
+    while (access(started.c_str(), F_OK) != 0) usleep(1000);
+    stop.request_stop();
+  });
+  absl::StatusOr<PluginRun> run = RunPlugin({path}, kTimeout, 64 * 1024, stop.get_token());
+  stopper.join();
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_TRUE(run->cancelled);
+  EXPECT_FALSE(run->timed_out);
+  EXPECT_EQ(run->signal, SIGKILL);
+  EXPECT_LT(run->duration_seconds, 10);  // far below the 20 s timeout
+  tpslab::v1::CheckResult r = ToCheckResult("cancel", run);
+  EXPECT_EQ(r.state(), CHECK_STATE_UNKNOWN);
+  EXPECT_THAT(r.output(), StartsWith("CHECK CANCELLED: plugin killed after"));
+  EXPECT_THAT(r.output(), HasSubstr("because the monitor is stopping"));
+
+  // Requested before the start: killed at once.
+  run = RunPlugin({path}, kTimeout, 64 * 1024, stop.get_token());
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_TRUE(run->cancelled);
+  EXPECT_EQ(run->signal, SIGKILL);
+}
+
+TEST(PluginRunnerTest, FinishedPluginIsNotCancelled) {
+  std::stop_source stop;
+  absl::StatusOr<PluginRun> run = RunPlugin({std::string(kPlugins) + "check_dummy", "0", "fine"},
+                                            kTimeout, 64 * 1024, stop.get_token());
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_FALSE(run->cancelled);
+  EXPECT_EQ(run->exit_code, 0);
 }
 
 TEST(PluginRunnerTest, BackgroundChildHoldingStdoutIsKilledWithTheGroup) {
