@@ -52,7 +52,7 @@ done
   >"$tmp/monitor.out" 2>"$tmp/monitor.err" &
 monitor_pid=$!
 pids+=("$monitor_pid")
-for _ in $(seq 50); do grep -q "prometheus on" "$tmp/monitor.out" && break; sleep 0.1; done
+for _ in $(seq 50); do grep -qs "prometheus on" "$tmp/monitor.out" && break; sleep 0.1; done
 address=$(sed -n 's/^prometheus on //p' "$tmp/monitor.out" 2>/dev/null || true)
 monitor_pct=$(measure "$monitor_pid" "http://$address/metrics")
 pass_us=$(curl -s "http://$address/metrics" |
