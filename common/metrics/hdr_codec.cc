@@ -190,12 +190,16 @@ absl::StatusOr<HdrHistogram> BuildHistogram(const Header& header, std::string_vi
   }
   HdrHistogram histogram(header.lowest_discernible_value, header.highest_trackable_value,
                          header.significant_digits);
+  size_t end = 0;  // One past the last index the payload filled.
   absl::Status filled =
       WalkCounts(payload, header.counts_length, [&](int64_t index, int64_t count) {
         histogram.SetCountAtIndex(static_cast<size_t>(index), count);
+        end = static_cast<size_t>(index) + 1;
       });
   if (!filled.ok()) return filled;
-  histogram.RecomputeTotals();
+  // Everything past the payload is zero: the scan stops there rather than
+  // at the end of the counts array, which is usually far larger.
+  histogram.RecomputeTotals(end);
   return histogram;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cassert>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -182,13 +183,14 @@ size_t HdrHistogram::CountsLimit() const noexcept {
   return std::min(CountsIndex(max_value_) + 1, counts_.size());
 }
 
-void HdrHistogram::RecomputeTotals() noexcept {
+void HdrHistogram::RecomputeTotals(size_t end) noexcept {
+  assert(end <= counts_.size());
   total_count_ = 0;
   max_value_ = 0;
   min_non_zero_minus_one_ = std::numeric_limits<uint64_t>::max();
   size_t max_index = 0;
   bool any = false;
-  for (size_t i = 0; i < counts_.size(); ++i) {
+  for (size_t i = 0; i < end; ++i) {
     if (counts_[i] == 0) continue;
     total_count_ = WrapAdd(total_count_, counts_[i]);
     max_index = i;

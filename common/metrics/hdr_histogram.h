@@ -226,7 +226,10 @@ class HdrHistogram {
   void SetCountAtIndex(size_t index, int64_t count) noexcept { counts_[index] = count; }
   // Recomputes total count, min and max from the counts array (the
   // reference's establishInternalTackingValues), after SetCountAtIndex().
-  void RecomputeTotals() noexcept;
+  void RecomputeTotals() noexcept { RecomputeTotals(counts_.size()); }
+  // The same when every count at index `end` or above is known to be zero
+  // (a decoder that filled only the indices below it): scans only those.
+  void RecomputeTotals(size_t end) noexcept;
 
   // Same layout and identical counts.
   friend bool operator==(const HdrHistogram& a, const HdrHistogram& b) noexcept {

@@ -345,6 +345,26 @@ TEST(HdrHistogramTest, RecomputeTotalsRestoresTrackingValues) {
   EXPECT_EQ(rebuilt.CountsLimit(), h.CountsLimit());
 }
 
+TEST(HdrHistogramTest, RecomputeTotalsUpToAnEndMatchesTheFullScan) {
+  HdrHistogram h(1, kHour, 3);
+  for (int64_t v : Bimodal(1'000, 14)) h.Record(v);
+  HdrHistogram rebuilt(1, kHour, 3);
+  for (size_t i = 0; i < h.CountsLimit(); ++i) rebuilt.SetCountAtIndex(i, h.CountAtIndex(i));
+  rebuilt.RecomputeTotals(h.CountsLimit());
+  EXPECT_EQ(rebuilt, h);
+  EXPECT_EQ(rebuilt.TotalCount(), h.TotalCount());
+  EXPECT_EQ(rebuilt.Min(), h.Min());
+  EXPECT_EQ(rebuilt.Max(), h.Max());
+
+  // Counts past `end` are not looked at.
+  HdrHistogram partial(1, kHour, 3);
+  partial.SetCountAtIndex(3, 2);
+  partial.SetCountAtIndex(10, 5);
+  partial.RecomputeTotals(4);
+  EXPECT_EQ(partial.TotalCount(), 2);
+  EXPECT_EQ(partial.Max(), partial.HighestEquivalentValue(3));
+}
+
 TEST(HdrHistogramTest, RecordConcurrentMatchesRecord) {
   HdrHistogram plain(1, 1'000'000, 3);
   HdrHistogram concurrent(1, 1'000'000, 3);
