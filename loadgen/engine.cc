@@ -344,12 +344,10 @@ absl::Status Engine::Impl::Prepare() {
                    h.body(),
                    std::move(headers),
                    !h.has_keep_alive() || h.keep_alive()};
-        s.templated =
-            HasTemplate(s.parts.method) || HasTemplate(s.parts.path) || HasTemplate(s.parts.host) ||
-            HasTemplate(s.parts.body) ||
-            std::any_of(s.parts.headers.begin(), s.parts.headers.end(), [](const auto& header) {
-              return HasTemplate(header.first) || HasTemplate(header.second);
-            });
+        // What is expanded per request: the path, the body and header values.
+        s.templated = HasTemplate(s.parts.path) || HasTemplate(s.parts.body) ||
+                      std::any_of(s.parts.headers.begin(), s.parts.headers.end(),
+                                  [](const auto& header) { return HasTemplate(header.second); });
         if (!s.templated) {
           s.request = HttpClient::BuildRequest(s.parts.method, s.parts.path, s.parts.host,
                                                s.parts.headers, s.parts.body, s.parts.keep_alive);
