@@ -127,13 +127,15 @@ int Serve(const ServeOptions& options) {
     server->Shutdown();
     return app::kExitFailure;
   }
+  // Logged before the addresses are printed: a script that has seen them
+  // finds this line too.
+  spdlog::info("database {}; {}; gRPC {}", options.db,
+               options.token.empty() ? "no token: any agent may connect" : "token required",
+               options.tls_cert.empty() ? "in plaintext" : "over TLS");
   std::printf("grpc on %s\n",
               net::FormatHostPort(grpc_host, static_cast<uint16_t>(grpc_port)).c_str());
   std::printf("http on %s\n", net::FormatEndpoint(*http_at).c_str());
   std::fflush(stdout);
-  spdlog::info("database {}; {}; gRPC {}", options.db,
-               options.token.empty() ? "no token: any agent may connect" : "token required",
-               options.tls_cert.empty() ? "in plaintext" : "over TLS");
 
   pool.HandleSignals([&](int) {
     http.Stop();
