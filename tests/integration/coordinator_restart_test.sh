@@ -13,13 +13,16 @@ analyzer="$1"
 loadgen="$2"
 monitor="$3"
 ftpd="$4"
-samples=40 # monitor samples, one per 200 ms: as long as loadgen's 8 s
+# Both agents run 14 s, so that they outlive the reconnection backoff (its
+# steps reach 5 s: an agent may next try 11.3 s after the kill) even when
+# the restarted coordinator is slow to listen under a sanitizer.
+samples=70 # monitor samples, one per 200 ms: as long as loadgen's 14 s
 
 start_ftpd
 start_analyzer 127.0.0.1:0
 
 "$loadgen" run --target "ftp://anonymous:test@$ftp_address/incoming/" --transaction upload:1KiB \
-  --users 4 --duration 8s --progress off --coordinator "$grpc_address" \
+  --users 4 --duration 14s --progress off --coordinator "$grpc_address" \
   --summary-json "$work/summary.json" >"$work/loadgen.out" 2>"$work/loadgen.err" &
 loadgen_pid=$!
 pids+=("$loadgen_pid")
