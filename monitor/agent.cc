@@ -54,11 +54,11 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(AgentOptions options) {
   if (options.interval < milliseconds(100) || options.interval > std::chrono::hours(1)) {
     return absl::InvalidArgumentError("--interval must be between 100ms and 1h");
   }
-  if (options.check_timeout <= std::chrono::nanoseconds::zero()) {
-    return absl::InvalidArgumentError("--check-timeout must be positive");
+  if (absl::Status s = ValidateCheckTimeout("--check-timeout", options.check_timeout); !s.ok()) {
+    return s;
   }
-  if (options.check_interval < kMinCheckInterval) {
-    return absl::InvalidArgumentError("--check-interval must be at least 100ms");
+  if (absl::Status s = ValidateCheckInterval("--check-interval", options.check_interval); !s.ok()) {
+    return s;
   }
   if (options.check_workers < 1 || options.check_workers > 64) {
     return absl::InvalidArgumentError("--check-workers must be between 1 and 64");
@@ -72,12 +72,16 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(AgentOptions options) {
       return absl::InvalidArgumentError(
           Cat("check '", check.name, "' is defined twice (names must be unique)"));
     }
-    if (check.interval && *check.interval < kMinCheckInterval) {
-      return absl::InvalidArgumentError(
-          Cat("check '", check.name, "': interval must be at least 100ms"));
+    const std::string where = Cat("check '", check.name, "': ");
+    if (check.interval) {
+      if (absl::Status s = ValidateCheckInterval(where + "interval", *check.interval); !s.ok()) {
+        return s;
+      }
     }
-    if (check.timeout && *check.timeout <= std::chrono::nanoseconds::zero()) {
-      return absl::InvalidArgumentError(Cat("check '", check.name, "': timeout must be positive"));
+    if (check.timeout) {
+      if (absl::Status s = ValidateCheckTimeout(where + "timeout", *check.timeout); !s.ok()) {
+        return s;
+      }
     }
   }
   std::unique_ptr<Agent> agent(new Agent(std::move(options)));
@@ -105,6 +109,7 @@ Agent::Agent(AgentOptions options)
       }) {}
 
 Agent::~Agent() {
+  scheduler_.Stop();  // No check run may write to the JSON lines file after it closes.
   if (close_jsonl_ && jsonl_ != nullptr) std::fclose(jsonl_);
 }
 

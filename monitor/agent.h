@@ -93,8 +93,8 @@ class Agent {
   // Makes Run() return soon and kills the running plugins; returns at once
   // (thread-safe, idempotent). Run() returns once the sampling pass in
   // progress has ended and every running plugin is killed: plugins are
-  // killed within about 50 ms of Stop(), and never later than the longest
-  // remaining plugin timeout.
+  // killed within about 50 ms of Stop() (then reaped; a plugin stuck in an
+  // uninterruptible sleep holds Run() until the kernel lets it die).
   void Stop();
 
   // Takes one sample now and publishes it (Run() calls this).
@@ -144,7 +144,8 @@ class Agent {
   std::chrono::steady_clock::time_point started_;
 
   // Declared last: destroyed (stopped, its threads joined) first, while
-  // what its runs use is still alive.
+  // what its runs use is still alive; ~Agent() stops it even before it
+  // closes the JSON lines file.
   CheckScheduler scheduler_;
 };
 

@@ -54,10 +54,10 @@ TEST(AgentTest, RejectsBadPluginCheckSettings) {
   AgentOptions options;
   options.plugin_checks.push_back(*ParsePluginCheck("a=check_dummy 0"));
   options.plugin_checks.back().interval = std::chrono::milliseconds(99);
-  EXPECT_EQ(error(options), "check 'a': interval must be at least 100ms");
+  EXPECT_EQ(error(options), "check 'a': interval must be at least 100ms, got 99ms");
   options.plugin_checks.back().interval.reset();
   options.plugin_checks.back().timeout = std::chrono::seconds(0);
-  EXPECT_EQ(error(options), "check 'a': timeout must be positive");
+  EXPECT_EQ(error(options), "check 'a': timeout must be positive, got 0s");
   options.plugin_checks.back().timeout.reset();
   options.plugin_checks.push_back(*ParsePluginCheck("a[interval=1s]=check_dummy 1"));
   EXPECT_EQ(error(options), "check 'a' is defined twice (names must be unique)");
@@ -68,7 +68,7 @@ TEST(AgentTest, RejectsBadPluginCheckSettings) {
   EXPECT_EQ(error(options), "--check-workers must be between 1 and 64");
   options.check_workers = 4;
   options.check_interval = std::chrono::milliseconds(99);
-  EXPECT_EQ(error(options), "--check-interval must be at least 100ms");
+  EXPECT_EQ(error(options), "--check-interval must be at least 100ms, got 99ms");
   options.check_interval = std::chrono::seconds(60);
   EXPECT_TRUE(Agent::Create(options).ok());
 }

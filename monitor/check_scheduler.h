@@ -10,7 +10,8 @@
 //   - Slots missed while the scheduler itself was late (the process was
 //     stopped, the machine suspended) run once, not in a burst; the others
 //     are counted as skipped too. So at any time, for every check,
-//     runs + skipped + (1 if waiting for a worker) == slots passed.
+//     runs + skipped + (1 if waiting for a worker) == slots passed, until
+//     a stop drops the runs still waiting.
 //   - Due checks wait in one FIFO queue for min(checks, max_workers) worker
 //     threads; a dispatcher thread moves them there at their slot times.
 //

@@ -49,15 +49,9 @@ absl::Status ParseCheckOptions(std::string_view options, PluginCheck& check) {
     if (!value.ok()) {
       return absl::InvalidArgumentError(Cat(where, key, ": ", value.status().message()));
     }
-    if (key == "interval" && *value < kMinCheckInterval) {
-      return absl::InvalidArgumentError(Cat(where, "interval must be at least ",
-                                            parse::FormatDuration(kMinCheckInterval), ", got ",
-                                            parse::FormatDuration(*value)));
-    }
-    if (key == "timeout" && *value <= std::chrono::nanoseconds::zero()) {
-      return absl::InvalidArgumentError(
-          Cat(where, "timeout must be positive, got ", parse::FormatDuration(*value)));
-    }
+    absl::Status valid = key == "interval" ? ValidateCheckInterval(Cat(where, key), *value)
+                                           : ValidateCheckTimeout(Cat(where, key), *value);
+    if (!valid.ok()) return valid;
     *target = *value;
     if (comma == std::string_view::npos) return absl::OkStatus();
     rest.remove_prefix(comma + 1);
@@ -65,6 +59,19 @@ absl::Status ParseCheckOptions(std::string_view options, PluginCheck& check) {
 }
 
 }  // namespace
+
+absl::Status ValidateCheckInterval(std::string_view what, std::chrono::nanoseconds interval) {
+  if (interval >= kMinCheckInterval) return absl::OkStatus();
+  return absl::InvalidArgumentError(Cat(what, " must be at least ",
+                                        parse::FormatDuration(kMinCheckInterval), ", got ",
+                                        parse::FormatDuration(interval)));
+}
+
+absl::Status ValidateCheckTimeout(std::string_view what, std::chrono::nanoseconds timeout) {
+  if (timeout > std::chrono::nanoseconds::zero()) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      Cat(what, " must be positive, got ", parse::FormatDuration(timeout)));
+}
 
 absl::StatusOr<PluginCheck> ParsePluginCheck(std::string_view text) {
   PluginCheck check;

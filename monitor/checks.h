@@ -45,6 +45,12 @@ struct PluginCheck {
 // The shortest check interval: the agent runs nothing more often.
 inline constexpr std::chrono::milliseconds kMinCheckInterval{100};
 
+// InvalidArgument "WHAT must be at least 100ms, got V" for an interval below
+// kMinCheckInterval, else OK; the one wording for the parser and the agent.
+absl::Status ValidateCheckInterval(std::string_view what, std::chrono::nanoseconds interval);
+// InvalidArgument "WHAT must be positive, got V" for a timeout <= 0, else OK.
+absl::Status ValidateCheckTimeout(std::string_view what, std::chrono::nanoseconds timeout);
+
 // Parses "NAME=COMMAND ARGS..." or "NAME[KEY=VALUE,...]=COMMAND ARGS..."
 // (the command split as by SplitCommandLine). A '[' opens the options when
 // only name characters (no blank, '/' or '=') come before it. Keys:
