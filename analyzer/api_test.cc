@@ -189,7 +189,8 @@ TEST_F(ApiTest, DistributedRunsOverHttpNeedTheTokenAndAgents) {
   // Stopping: a run that was not dispatched, and one whose agents are done.
   r = post("/api/runs/r1/stop", R"({"reason": "enough"})");
   EXPECT_EQ(r.status, 404) << r.body;
-  EXPECT_EQ(json::parse(r.body)["error"], "stop: run r1 was not dispatched by this coordinator");
+  EXPECT_EQ(json::parse(r.body)["error"],
+            "stop: run r1 was never dispatched (no such run in this store)");
   DispatchedPart done{
       .run_id = "d1", .source_id = "lg-a", .end_state = v1::RUN_STATE_COMPLETED, .ended_ns = 5};
   ASSERT_TRUE(

@@ -503,7 +503,7 @@ absl::Status CoordinatorService::StopRun(const std::string& run_id, const std::s
           absl::StrCat("stop: run ", run_id, " is over; none of its agents is still running it"));
     }
     return absl::NotFoundError(
-        absl::StrCat("stop: run ", run_id, " was not dispatched by this coordinator"));
+        absl::StrCat("stop: run ", run_id, " was never dispatched (no such run in this store)"));
   }
   v1::CoordinatorMessage message;
   message.mutable_stop()->set_run_id(run_id);

@@ -418,7 +418,7 @@ TEST(CoordinatorServiceTest, DispatchRunToTheFirstAgentsAndItsErrors) {
             absl::InvalidArgumentError(
                 "dispatch: scenario 'nothing' has no load stages (closed or open model)"));
   EXPECT_EQ(service.StopRun("nope", "x"),
-            absl::NotFoundError("stop: run nope was not dispatched by this coordinator"));
+            absl::NotFoundError("stop: run nope was never dispatched (no such run in this store)"));
 
   absl::StatusOr<std::vector<std::string>> agents =
       service.DispatchRun(ClosedScenario(2), {.agents = 1});
