@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <deque>
+#include <limits>
 #include <random>
 #include <thread>
 #include <utility>
@@ -34,6 +36,16 @@ CoordinatorOptions WithDefaults(CoordinatorOptions options) {
 
 // How long a finished stream waits for its last messages to be stored.
 constexpr std::chrono::seconds kDrainTimeout{10};
+// How often a stream's own thread writes what is queued on it when no ack
+// is due (control messages queued by CheckDeadlines, or by a thread busy
+// writing another agent's stream).
+constexpr std::chrono::milliseconds kFlushInterval{500};
+// When CheckDeadlines could not end an overdue run (the store failed), how
+// long until it tries again.
+constexpr std::chrono::seconds kDeadlineRetry{10};
+// The deadline thread looks at the clock at least this often, so a step of
+// the system clock delays a deadline by this much at most.
+constexpr std::chrono::minutes kMaxDeadlineWait{1};
 
 // The source an agent names in its Stream call's metadata ("" if none).
 std::string MetadataSource(const grpc::ServerContext& context) {
@@ -75,6 +87,43 @@ v1::RunState Outcome(const std::vector<DispatchedPart>& parts) {
   return outcome;
 }
 
+// a + b, saturated at the limits of int64_t.
+int64_t SaturatingAdd(int64_t a, int64_t b) {
+  int64_t sum;
+  if (__builtin_add_overflow(a, b, &sum)) {
+    return b > 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
+  }
+  return sum;
+}
+
+// A stage duration in ns: 0 when negative, saturated beyond int64_t.
+int64_t StageNs(const google::protobuf::Duration& d) {
+  constexpr int64_t kMaxSeconds = std::numeric_limits<int64_t>::max() / 1'000'000'000 - 1;
+  if (d.seconds() < 0 || d.nanos() < 0) return 0;
+  if (d.seconds() > kMaxSeconds) return std::numeric_limits<int64_t>::max();
+  return d.seconds() * 1'000'000'000 + d.nanos();
+}
+
+// How long the scenario's load lasts: the sum of its stages' ramps and
+// holds, as loadgen runs them (TotalSeconds, loadgen/engine.h).
+int64_t LoadNs(const v1::Scenario& scenario) {
+  const auto& stages = scenario.has_open() ? scenario.open().stages() : scenario.closed().stages();
+  int64_t total = 0;
+  for (const v1::Stage& stage : stages) {
+    total = SaturatingAdd(total, StageNs(stage.duration()));
+    total = SaturatingAdd(total, StageNs(stage.hold()));
+  }
+  return total;
+}
+
+std::string TimeName(int64_t ns) {
+  return TimeUtil::ToString(TimeUtil::NanosecondsToTimestamp(ns));
+}
+
+std::string DurationName(int64_t ns) {
+  return TimeUtil::ToString(TimeUtil::NanosecondsToDuration(ns));
+}
+
 // What an agent is sent again when it reconnects before the end of its part.
 std::vector<v1::CoordinatorMessage> ControlsOf(const DispatchedPart& part) {
   std::vector<v1::CoordinatorMessage> controls(1);
@@ -85,27 +134,79 @@ std::vector<v1::CoordinatorMessage> ControlsOf(const DispatchedPart& part) {
 
 }  // namespace
 
+// One open Stream call. Control messages and acks are queued, then written
+// in queue order by one thread at a time: a Flush() while no other thread
+// is writing writes until the queue is empty; a Flush() during another
+// thread's write returns at once and leaves its messages to that writer.
+// So no thread ever waits for a write another one started (a stuck agent
+// stream holds up only the thread writing to it), and messages queued in
+// some order are written in that order, whichever thread writes them.
 struct CoordinatorService::Channel {
-  explicit Channel(grpc::ServerReaderWriter<v1::CoordinatorMessage, v1::AgentMessage>* s)
-      : stream(s) {}
-  // Writes `message` unless the stream is closed or broken. Requires mutex.
-  bool WriteLocked(const v1::CoordinatorMessage& message) {
-    if (stream == nullptr) return false;
-    if (!stream->Write(message)) stream = nullptr;
-    return stream != nullptr;
-  }
-  bool Write(const v1::CoordinatorMessage& message) {
-    std::lock_guard lock(mutex);
-    return WriteLocked(message);
-  }
-  // After Close() nothing is written: the handler is about to return.
-  void Close() {
-    std::lock_guard lock(mutex);
-    stream = nullptr;
+  using Stream = grpc::ServerReaderWriter<v1::CoordinatorMessage, v1::AgentMessage>;
+  explicit Channel(Stream* s) : stream(s) {}
+
+  // Queues `message` behind those queued before it. An Ack replaces an Ack
+  // queued last (it acknowledges at least as much).
+  void Queue(v1::CoordinatorMessage message) {
+    std::lock_guard lock(queue_mutex);
+    if (closed) return;
+    if (message.has_ack() && !queue.empty() && queue.back().has_ack()) {
+      queue.back() = std::move(message);
+    } else {
+      queue.push_back(std::move(message));
+    }
   }
 
-  std::mutex mutex;  // One writer at a time (gRPC allows one outstanding Write).
-  grpc::ServerReaderWriter<v1::CoordinatorMessage, v1::AgentMessage>* stream;  // Guarded.
+  // Writes the queue, unless another thread is writing it (which then
+  // writes it all). False once the stream is closed or broken: what is
+  // queued is dropped (the agent gets its controls again when it
+  // reconnects).
+  bool Flush() {
+    {
+      std::lock_guard lock(queue_mutex);
+      if (closed) return false;
+      if (writing) return true;
+      writing = true;
+    }
+    std::lock_guard write_lock(write_mutex);
+    for (;;) {
+      v1::CoordinatorMessage next;
+      {
+        std::lock_guard lock(queue_mutex);
+        if (closed || queue.empty()) {
+          writing = false;
+          return !closed;
+        }
+        next = std::move(queue.front());
+        queue.pop_front();
+      }
+      if (!stream->Write(next)) {
+        std::lock_guard lock(queue_mutex);
+        closed = true;
+        queue.clear();
+        writing = false;
+        return false;
+      }
+    }
+  }
+
+  // After Close() nothing is written (the handler is about to return); it
+  // waits for a write in progress.
+  void Close() {
+    {
+      std::lock_guard lock(queue_mutex);
+      closed = true;
+      queue.clear();
+    }
+    std::lock_guard write_lock(write_mutex);
+  }
+
+  std::mutex queue_mutex;  // Guards the three below; never held while writing.
+  std::deque<v1::CoordinatorMessage> queue;
+  bool writing = false;  // A thread is in Flush()'s write loop.
+  bool closed = false;
+  std::mutex write_mutex;  // Held by that thread (Close() waits for it).
+  Stream* const stream;    // Written only by the thread in Flush()'s loop.
 };
 
 std::optional<int64_t> CoordinatorService::ClockBounds::Estimate() const {
@@ -118,20 +219,30 @@ CoordinatorService::CoordinatorService(RunStore& store, CoordinatorOptions optio
     : store_(store), options_(WithDefaults(std::move(options))), ingestor_(store, IngestOptions()) {
   ResumeDispatchedRuns();
   absl::StatusOr<std::vector<RunRecord>> runs = store_.ListRuns();
-  if (!runs.ok()) {
-    spdlog::error("cannot list runs: {}", std::string(runs.status().message()));
-    return;
-  }
-  for (const RunRecord& run : *runs) {  // Newest first.
-    if (run.state == v1::RUN_STATE_RUNNING) {
-      spdlog::info("run {} was still running; samples are attached to it again", run.run_id);
-      ingestor_.SetCurrentRun(run.run_id);
-      break;
+  if (runs.ok()) {
+    for (const RunRecord& run : *runs) {  // Newest first.
+      if (run.state == v1::RUN_STATE_RUNNING) {
+        spdlog::info("run {} was still running; samples are attached to it again", run.run_id);
+        ingestor_.SetCurrentRun(run.run_id);
+        break;
+      }
     }
+  } else {
+    spdlog::error("cannot list runs: {}", std::string(runs.status().message()));
   }
+  // Last: a resumed run already overdue ends at once, after the current run
+  // is set above.
+  deadline_thread_ = std::thread([this] { WatchDeadlines(); });
 }
 
-CoordinatorService::~CoordinatorService() = default;
+CoordinatorService::~CoordinatorService() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  deadlines_changed_.notify_all();
+  deadline_thread_.join();
+}
 
 IngestorOptions CoordinatorService::IngestOptions() {
   IngestorOptions ingest = options_.ingest;
@@ -162,9 +273,11 @@ void CoordinatorService::ResumeDispatchedRuns() {
   for (const auto& [run_id, run_parts] : by_run) {
     const v1::RunState outcome = Outcome(run_parts);
     if (outcome == v1::RUN_STATE_UNSPECIFIED) {
-      std::vector<std::string>& agents = dispatched_[run_id];
-      for (const DispatchedPart& part : run_parts) agents.push_back(part.source_id);
-      spdlog::info("run {}: dispatch resumed ({} agents)", run_id, agents.size());
+      Dispatched& run = dispatched_[run_id];
+      for (const DispatchedPart& part : run_parts) run.agents.push_back(part.source_id);
+      run.deadline_ns = DeadlineOf(run_parts.front().spec);  // Every part has the same.
+      spdlog::info("run {}: dispatch resumed ({} agents, deadline {})", run_id, run.agents.size(),
+                   run.deadline_ns == 0 ? "none" : TimeName(run.deadline_ns));
       continue;
     }
     // Every agent reported before the previous coordinator ended the run.
@@ -175,6 +288,13 @@ void CoordinatorService::ResumeDispatchedRuns() {
                    RunStateName(outcome));
     }
   }
+}
+
+int64_t CoordinatorService::DeadlineOf(const v1::RunSpec& spec) const {
+  if (options_.run_end_grace.count() <= 0) return 0;
+  const int64_t expected_end =
+      SaturatingAdd(TimeUtil::TimestampToNanoseconds(spec.start_time()), LoadNs(spec.scenario()));
+  return SaturatingAdd(expected_end, options_.run_end_grace.count());
 }
 
 bool CoordinatorService::Authorized(const grpc::ServerContext& context,
@@ -290,17 +410,19 @@ grpc::Status CoordinatorService::Stream(
   }
   auto slot = std::make_shared<AckSlot>();
   auto channel = std::make_shared<Channel>(stream);
-  // Acks go out from their own thread, so reading never waits for storage.
-  std::thread acker([&] {
+  // Acks go out from the stream's own thread, so reading never waits for
+  // storage. It also writes control messages left queued (kFlushInterval).
+  std::thread writer([&] {
     for (;;) {
-      std::optional<uint64_t> acked = slot->WaitAck(std::chrono::milliseconds(500));
+      std::optional<uint64_t> acked = slot->WaitAck(kFlushInterval);
       if (acked) {
         v1::CoordinatorMessage ack;
         ack.mutable_ack()->set_acked_sequence(*acked);
-        if (!channel->Write(ack)) break;
+        channel->Queue(std::move(ack));
       } else if (slot->finished()) {
         break;
       }
+      if (!channel->Flush()) break;
     }
   });
 
@@ -318,7 +440,7 @@ grpc::Status CoordinatorService::Stream(
   }
   slot->WaitIdle(kDrainTimeout);
   slot->Close();
-  acker.join();
+  writer.join();
   channel->Close();
   if (!source.empty()) Detach(source, channel);
   if (slot->failed()) {
@@ -354,21 +476,24 @@ absl::Status CoordinatorService::EndRunLocked(v1::RunState state) {
 
 void CoordinatorService::Attach(const std::string& source,
                                 const std::shared_ptr<Channel>& channel) {
-  // The channel stays locked until the replay is written, so a control
-  // message sent meanwhile (which finds the channel registered) follows it.
-  std::lock_guard write_lock(channel->mutex);
-  std::vector<v1::CoordinatorMessage> replay;
+  size_t replayed = 0;
+  std::string run_id;
   {
+    // Registered and given the replay at once: a control message decided
+    // later finds the channel and is queued behind the replay; one decided
+    // earlier is in controls_, hence in the replay.
     std::lock_guard lock(mutex_);
     ++open_streams_[source];
     channels_[source].push_back({channel, ++channels_opened_});
-    if (auto it = controls_.find(source); it != controls_.end()) replay = it->second;
+    if (auto it = controls_.find(source); it != controls_.end()) {
+      for (const v1::CoordinatorMessage& message : it->second) channel->Queue(message);
+      replayed = it->second.size();
+      run_id = it->second.front().run().run_id();
+    }
   }
-  for (const v1::CoordinatorMessage& message : replay) {
-    if (!channel->WriteLocked(message)) break;
+  if (replayed > 0 && channel->Flush()) {
     spdlog::info("agent {} reconnected: sent {} of run {} again", source,
-                 message.has_run() ? "the RunSpec" : "StopRun",
-                 message.has_run() ? message.run().run_id() : message.stop().run_id());
+                 replayed == 1 ? "the RunSpec" : "the RunSpec and StopRun", run_id);
   }
 }
 
@@ -382,15 +507,39 @@ void CoordinatorService::Detach(const std::string& source,
   if (it->second.empty()) channels_.erase(it);
 }
 
-bool CoordinatorService::SendControl(const std::vector<std::shared_ptr<Channel>>& channels,
-                                     const v1::CoordinatorMessage& message,
-                                     const std::string& source) {
-  bool sent = false;
-  for (const auto& channel : channels) sent = channel->Write(message) || sent;
-  if (!sent) {
-    spdlog::warn("agent {} is not reachable now; it gets the message when it reconnects", source);
+bool CoordinatorService::Deliver(const Delivery& delivery) {
+  bool open = false;
+  for (const auto& channel : delivery.channels) open = channel->Flush() || open;
+  if (!open) {
+    spdlog::warn("agent {} is not reachable now; it gets the message when it reconnects",
+                 delivery.source);
   }
-  return sent;
+  return open;
+}
+
+std::vector<CoordinatorService::Delivery> CoordinatorService::QueueStopLocked(
+    const std::vector<std::string>& agents, const v1::CoordinatorMessage& stop) {
+  std::vector<Delivery> deliveries;
+  for (const std::string& agent : agents) {
+    // Only while the agent's latest run is this one (not yet ended or
+    // stopped).
+    const auto controls = controls_.find(agent);
+    if (controls == controls_.end() ||
+        controls->second.front().run().run_id() != stop.stop().run_id() ||
+        controls->second.back().has_stop()) {
+      continue;
+    }
+    controls->second.push_back(stop);
+    Delivery& delivery = deliveries.emplace_back();
+    delivery.source = agent;
+    if (auto open = channels_.find(agent); open != channels_.end()) {
+      for (const OpenChannel& c : open->second) {
+        c.channel->Queue(stop);
+        delivery.channels.push_back(c.channel);
+      }
+    }
+  }
+  return deliveries;
 }
 
 std::vector<std::string> CoordinatorService::StreamingAgents(v1::AgentKind kind) const {
@@ -411,7 +560,7 @@ std::vector<std::string> CoordinatorService::StreamingAgents(v1::AgentKind kind)
 
 absl::StatusOr<std::vector<std::string>> CoordinatorService::DispatchRun(
     const v1::Scenario& scenario, const DispatchOptions& options) {
-  std::lock_guard run_lock(run_mutex_);
+  std::unique_lock run_lock(run_mutex_);
   if (!HasStages(scenario)) {
     return absl::InvalidArgumentError(absl::StrCat("dispatch: scenario '", scenario.name(),
                                                    "' has no load stages (closed or open model)"));
@@ -465,23 +614,41 @@ absl::StatusOr<std::vector<std::string>> CoordinatorService::DispatchRun(
   if (absl::Status s = store_.CreateDispatchedRun(run, parts); !s.ok()) return s;
   ingestor_.SetCurrentRun(run.run_id);
 
-  std::vector<v1::CoordinatorMessage> messages(count);
-  std::vector<std::vector<std::shared_ptr<Channel>>> targets(count);
+  const int64_t deadline_ns = DeadlineOf(parts.front().spec);
+  std::vector<Delivery> deliveries(count);
   {
     std::lock_guard lock(mutex_);
-    dispatched_[run.run_id] = agents;
+    dispatched_[run.run_id] = {.agents = agents, .deadline_ns = deadline_ns};
     for (uint32_t i = 0; i < count; ++i) {
-      messages[i] = ControlsOf(parts[i]).front();
-      controls_[agents[i]] = {messages[i]};
-      for (const OpenChannel& open : channels_[agents[i]]) targets[i].push_back(open.channel);
+      const v1::CoordinatorMessage message = ControlsOf(parts[i]).front();
+      controls_[agents[i]] = {message};
+      deliveries[i].source = agents[i];
+      if (auto open = channels_.find(agents[i]); open != channels_.end()) {
+        for (const OpenChannel& c : open->second) {
+          c.channel->Queue(message);
+          deliveries[i].channels.push_back(c.channel);
+        }
+      }
     }
   }
-  spdlog::info("run {}: scenario '{}' over {} loadgen agents, start at {}", run.run_id,
-               scenario.name(), count,
-               TimeUtil::ToString(TimeUtil::NanosecondsToTimestamp(start_ns)));
+  deadlines_changed_.notify_all();
+  run_lock.unlock();
+
+  // Written without run_mutex_, so a slow agent stream holds up neither
+  // OnRunEnd() (the ingest writer thread: storage and acks of every agent)
+  // nor StopRun() and CheckDeadlines(). The order is still right: each
+  // RunSpec was queued on the agent's streams under mutex_, in the same step
+  // as its controls_ entry, and a stream writes its queue in order, one
+  // writer at a time (Channel). A StopRun() of this run, even one that
+  // flushes before this thread, appends its StopRun to controls_ and queues
+  // it later, so behind the RunSpec; a stream that attaches later takes
+  // both, in order, from controls_ (Attach()).
+  spdlog::info("run {}: scenario '{}' over {} loadgen agents, start at {}, deadline {}", run.run_id,
+               scenario.name(), count, TimeName(start_ns),
+               deadline_ns == 0 ? "none" : TimeName(deadline_ns));
   for (uint32_t i = 0; i < count; ++i) {
-    if (SendControl(targets[i], messages[i], agents[i])) {
-      spdlog::info("run {}: agent {} ({} of {}) has its RunSpec", run.run_id, agents[i], i + 1,
+    if (Deliver(deliveries[i])) {
+      spdlog::info("run {}: RunSpec sent to agent {} ({} of {})", run.run_id, agents[i], i + 1,
                    count);
     }
   }
@@ -489,13 +656,13 @@ absl::StatusOr<std::vector<std::string>> CoordinatorService::DispatchRun(
 }
 
 absl::Status CoordinatorService::StopRun(const std::string& run_id, const std::string& reason) {
-  std::lock_guard run_lock(run_mutex_);
-  bool running = false;
+  std::unique_lock run_lock(run_mutex_);
+  std::optional<std::vector<std::string>> agents;
   {
     std::lock_guard lock(mutex_);
-    running = dispatched_.count(run_id) > 0;
+    if (auto it = dispatched_.find(run_id); it != dispatched_.end()) agents = it->second.agents;
   }
-  if (!running) {
+  if (!agents) {
     absl::StatusOr<std::vector<DispatchedPart>> parts = store_.DispatchedParts(run_id);
     if (!parts.ok()) return parts.status();
     if (!parts->empty()) {
@@ -512,28 +679,19 @@ absl::Status CoordinatorService::StopRun(const std::string& run_id, const std::s
   if (absl::StatusOr<int> stored = store_.StopDispatchedRun(message.stop()); !stored.ok()) {
     return stored.status();
   }
-  std::vector<std::string> agents;
-  std::vector<std::vector<std::shared_ptr<Channel>>> targets;
+  std::vector<Delivery> deliveries;
   {
     std::lock_guard lock(mutex_);
-    for (const std::string& agent : dispatched_[run_id]) {
-      // Only while the agent's latest run is this one (not yet ended or
-      // stopped).
-      const auto controls = controls_.find(agent);
-      if (controls == controls_.end() || controls->second.front().run().run_id() != run_id ||
-          controls->second.back().has_stop()) {
-        continue;
-      }
-      controls->second.push_back(message);
-      agents.push_back(agent);
-      auto& channels = targets.emplace_back();
-      for (const OpenChannel& open : channels_[agent]) channels.push_back(open.channel);
-    }
+    deliveries = QueueStopLocked(*agents, message);
   }
-  spdlog::info("run {}: stopping {} agents ({})", run_id, agents.size(), reason);
-  for (size_t i = 0; i < agents.size(); ++i) SendControl(targets[i], message, agents[i]);
-  if (current_run() == run_id) return EndRunLocked(v1::RUN_STATE_ABORTED);
-  return absl::OkStatus();
+  absl::Status ended = absl::OkStatus();
+  if (current_run() == run_id) ended = EndRunLocked(v1::RUN_STATE_ABORTED);
+  run_lock.unlock();
+
+  // Written without run_mutex_; behind the RunSpec, as in DispatchRun().
+  spdlog::info("run {}: stopping {} agents ({})", run_id, deliveries.size(), reason);
+  for (const Delivery& delivery : deliveries) Deliver(delivery);
+  return ended;
 }
 
 void CoordinatorService::OnRunEnd(const v1::AgentMessage& message) {
@@ -560,18 +718,134 @@ void CoordinatorService::OnRunEnd(const v1::AgentMessage& message) {
                   std::string(parts.status().message()));
     return;
   }
-  const v1::RunState outcome = Outcome(*parts);
-  if (outcome == v1::RUN_STATE_UNSPECIFIED) return;  // A part is still running.
+  EndIfAllPartsEnded(run_id, *parts);
+}
+
+bool CoordinatorService::EndIfAllPartsEnded(const std::string& run_id,
+                                            const std::vector<DispatchedPart>& parts) {
+  const v1::RunState outcome = Outcome(parts);
+  if (outcome == v1::RUN_STATE_UNSPECIFIED) return false;  // A part is still running.
   {
     std::lock_guard lock(mutex_);
     dispatched_.erase(run_id);
   }
-  if (ingestor_.current_run() != run_id) return;  // Ended by StopRun() or EndRun().
+  deadlines_changed_.notify_all();
+  if (ingestor_.current_run() != run_id) return true;  // Ended by StopRun() or EndRun().
   if (absl::Status s = EndRunLocked(outcome); !s.ok()) {
     spdlog::error("run {}: cannot end it: {}", run_id, std::string(s.message()));
-    return;
+    return true;
   }
   spdlog::info("run {}: every agent ended its part; the run is {}", run_id, RunStateName(outcome));
+  return true;
+}
+
+void CoordinatorService::CheckDeadlines() {
+  std::lock_guard run_lock(run_mutex_);
+  const int64_t now = Now();
+  std::vector<std::pair<std::string, int64_t>> overdue;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [run_id, run] : dispatched_) {
+      if (run.deadline_ns != 0 && run.deadline_ns <= now)
+        overdue.emplace_back(run_id, run.deadline_ns);
+    }
+  }
+  for (const auto& [run_id, deadline_ns] : overdue) {
+    absl::StatusOr<std::vector<DispatchedPart>> parts = store_.DispatchedParts(run_id);
+    if (!parts.ok()) {
+      spdlog::error("run {}: cannot read its parts: {}", run_id,
+                    std::string(parts.status().message()));
+    } else if (EndIfAllPartsEnded(run_id, *parts) || EndOverdueRun(run_id, deadline_ns, *parts)) {
+      continue;
+    }
+    std::lock_guard lock(mutex_);
+    if (auto it = dispatched_.find(run_id); it != dispatched_.end()) {
+      it->second.deadline_ns = SaturatingAdd(now, std::chrono::nanoseconds(kDeadlineRetry).count());
+    }
+  }
+}
+
+bool CoordinatorService::EndOverdueRun(const std::string& run_id, int64_t deadline_ns,
+                                       const std::vector<DispatchedPart>& parts) {
+  std::vector<std::string> silent;
+  for (const DispatchedPart& part : parts) {
+    if (!part.ended()) silent.push_back(part.source_id);
+  }
+  absl::StatusOr<RunRecord> run = store_.GetRun(run_id);
+  if (!run.ok()) {
+    spdlog::error("run {}: {}", run_id, std::string(run.status().message()));
+    return false;
+  }
+  const int64_t now = Now();
+  const std::string why = absl::StrFormat(
+      "%s %s never reported the end of %s part by the deadline %s (expected end %s + grace %s)",
+      silent.size() == 1 ? "agent" : "agents", absl::StrJoin(silent, ", "),
+      silent.size() == 1 ? "its" : "their", TimeName(deadline_ns),
+      TimeName(deadline_ns - options_.run_end_grace.count()),
+      DurationName(options_.run_end_grace.count()));
+  if (run->state == v1::RUN_STATE_RUNNING) {
+    const absl::Status failed = store_.InTransaction([&](RunStore::Writer& w) -> absl::Status {
+      absl::StatusOr<int64_t> finding = w.InsertFinding({.run_id = run_id,
+                                                         .time_ns = now,
+                                                         .severity = "critical",
+                                                         .kind = "run-deadline",
+                                                         .message = why + "; the run failed"});
+      if (!finding.ok()) return finding.status();
+      return w.SetRunState(run_id, v1::RUN_STATE_FAILED, now);
+    });
+    if (!failed.ok()) {
+      spdlog::error("run {}: cannot end it as failed: {}", run_id, std::string(failed.message()));
+      return false;
+    }
+    if (ingestor_.current_run() == run_id) ingestor_.SetCurrentRun("");
+    spdlog::error("run {}: {}; the run failed", run_id, why);
+  } else {
+    spdlog::warn("run {} ({}): {}; no longer waiting for them", run_id, RunStateName(run->state),
+                 why);
+  }
+  // An agent still at it stops; one that reconnects gets its RunSpec and
+  // this StopRun, and reports its end at once.
+  v1::CoordinatorMessage stop;
+  stop.mutable_stop()->set_run_id(run_id);
+  stop.mutable_stop()->set_reason(
+      absl::StrCat("the run's deadline ", TimeName(deadline_ns), " passed without its end"));
+  if (absl::StatusOr<int> stored = store_.StopDispatchedRun(stop.stop()); !stored.ok()) {
+    spdlog::error("run {}: cannot record StopRun: {}", run_id,
+                  std::string(stored.status().message()));
+  }
+  {
+    std::lock_guard lock(mutex_);
+    // Queued only: each stream's own thread writes it (kFlushInterval), so
+    // this thread never waits for an agent.
+    QueueStopLocked(silent, stop);
+    dispatched_.erase(run_id);
+  }
+  deadlines_changed_.notify_all();
+  return true;
+}
+
+void CoordinatorService::WatchDeadlines() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    int64_t earliest = 0;
+    for (const auto& [run_id, run] : dispatched_) {
+      if (run.deadline_ns != 0 && (earliest == 0 || run.deadline_ns < earliest)) {
+        earliest = run.deadline_ns;
+      }
+    }
+    if (earliest == 0) {
+      deadlines_changed_.wait(lock);
+      continue;
+    }
+    if (const int64_t wait_ns = SaturatingAdd(earliest, -Now()); wait_ns > 0) {
+      deadlines_changed_.wait_for(lock, std::min(std::chrono::nanoseconds(wait_ns),
+                                                 std::chrono::nanoseconds(kMaxDeadlineWait)));
+      continue;
+    }
+    lock.unlock();
+    CheckDeadlines();
+    lock.lock();
+  }
 }
 
 std::vector<AgentHealth> CoordinatorService::Health() {

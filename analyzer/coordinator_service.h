@@ -40,17 +40,32 @@
 // FAILED; common/proto/coordinator.proto), stored like a sample. When every
 // agent of the current run has reported, the run ends by itself: FAILED if a
 // part failed, else ABORTED if a part was stopped, else COMPLETED. StopRun()
-// ends it as ABORTED at once; EndRun() ends the current run with any state
-// (agents that never send RunEnd leave it to these two).
+// ends it as ABORTED at once; EndRun() ends the current run with any state.
+//
+// Deadline: an agent that died, or an old one that never sends RunEnd,
+// would leave the run RUNNING for ever. A dispatched run whose parts have not
+// all ended by its expected end (the coordinated start plus the scenario's
+// stage ramps and holds, as loadgen counts them) plus
+// CoordinatorOptions::run_end_grace ends as FAILED, with a "run-deadline"
+// finding naming the agents that never reported, and those agents are sent
+// StopRun. A background thread does it at the earliest deadline
+// (CheckDeadlines()).
 //
 // Dispatched runs are durable: the parts (RunSpec, StopRun, the agent's end)
 // live in the RunStore (table dispatched_runs), and a coordinator built on
 // the same store resumes them: agents that reconnect get their RunSpec (and
-// StopRun) again, StopRun() and the self-ending work as before the restart.
+// StopRun) again; StopRun(), the self-ending and the deadline work as
+// before the restart.
+//
+// Control messages are queued on each agent's stream in the order they are
+// decided and written after the locks that order them are released, so a
+// slow agent stream holds up neither storage and acks nor run control for
+// the others (see Channel in the .cc).
 //
 //   absl::StatusOr<std::vector<std::string>> agents =
 //       service.DispatchRun(scenario, {.run_id = "run-7", .agents = 2});
-//   ... the run ends when both agents report, or: service.StopRun("run-7", "operator");
+//   ... the run ends when both agents report (FAILED if one is still silent
+//   at the deadline), or: service.StopRun("run-7", "operator");
 //
 // Example:
 //   CoordinatorService service(store, {.token = "secret"});
@@ -63,6 +78,7 @@
 #define TPSLAB_ANALYZER_COORDINATOR_SERVICE_H_
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -70,6 +86,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -90,6 +107,10 @@ struct CoordinatorOptions {
   // Ingestion batching and callbacks (IngestorOptions::now_ns is set from
   // now_ns above when empty).
   IngestorOptions ingest = {};
+  // How long after its expected end (coordinated start + the scenario's
+  // stage ramps and holds) a dispatched run waits for its agents' RunEnd
+  // before it ends as FAILED. Default 60 s; 0 (or negative): no deadline.
+  std::chrono::nanoseconds run_end_grace = std::chrono::seconds(60);
 };
 
 // How DispatchRun() starts a distributed run.
@@ -115,7 +136,11 @@ struct AgentHealth {
 
 class CoordinatorService final : public v1::Coordinator::Service {
  public:
+  // Resumes what a previous service left in `store` (see below) and starts
+  // the deadline thread.
   CoordinatorService(RunStore& store, CoordinatorOptions options = {});
+  // Stops the deadline thread (at once: it never waits for an agent) and
+  // stores what is queued for ingestion.
   ~CoordinatorService() override;
 
   grpc::Status Register(grpc::ServerContext* context, const v1::RegisterRequest* request,
@@ -129,7 +154,9 @@ class CoordinatorService final : public v1::Coordinator::Service {
   // At construction the service resumes what a previous one left in the
   // store: the dispatched runs still RUNNING (and stopped parts whose agents
   // have not reported their end), and a run left RUNNING becomes the current
-  // run again. A resumed run whose agents all reported meanwhile ends then.
+  // run again. A resumed run whose agents all reported meanwhile ends then;
+  // one whose deadline passed meanwhile fails as soon as the deadline thread
+  // starts.
 
   // Creates `run` (state RUNNING, created/started now unless set) and makes
   // it the current run: samples without a run id are attached to it.
@@ -143,7 +170,9 @@ class CoordinatorService final : public v1::Coordinator::Service {
   // Starts a distributed run of `scenario` (see the file comment): creates
   // it and its parts in the store as the current run (RUNNING, started at
   // the coordinated start), sends each agent its RunSpec and returns the
-  // agents' source ids in agent_index order. The run id is options.run_id
+  // agents' source ids in agent_index order. The sending happens after the
+  // run is registered and blocks only this call (and only while no other
+  // thread writes that agent's stream). The run id is options.run_id
   // or the generated one, which current_run() returns. Errors:
   // InvalidArgument for a scenario without a closed or open model or a bad
   // start_delay; FailedPrecondition when another run is current, when no
@@ -155,8 +184,18 @@ class CoordinatorService final : public v1::Coordinator::Service {
   // have not reported their end (also to those that reconnect later, and
   // after a restart) and, when it is the current run, ends it as ABORTED.
   // NotFound when `run_id` was not dispatched; FailedPrecondition when none
-  // of its agents is still running it.
+  // of its agents is still running it (or its deadline passed).
   absl::Status StopRun(const std::string& run_id, const std::string& reason);
+
+  // Deals with every dispatched run whose deadline (expected end +
+  // run_end_grace) is at or before now (CoordinatorOptions::now_ns): a run
+  // still RUNNING ends as FAILED with a "run-deadline" finding naming the
+  // agents that have not reported their end; those agents are sent StopRun
+  // (queued: their streams' own threads write it) and the coordinator stops
+  // waiting for the run (a late RunEnd is still stored). A run whose last
+  // RunEnd was stored meanwhile ends as usual. The background thread calls
+  // it at each deadline; tests with an injected clock may call it directly.
+  void CheckDeadlines();
 
   // Source ids of the agents of `kind` that have a stream open now,
   // earliest stream first.
@@ -180,29 +219,61 @@ class CoordinatorService final : public v1::Coordinator::Service {
     int64_t last_t3 = 0;           // Answer time of the previous ping.
     std::optional<int64_t> Estimate() const;
   };
-  // One open Stream call: run control and acks are written through it, one
-  // writer at a time (defined in the .cc).
+  // One open Stream call: run control and acks are queued on it and written
+  // in queue order, one writer at a time (defined in the .cc).
   struct Channel;
   struct OpenChannel {
     std::shared_ptr<Channel> channel;
     uint64_t order = 0;  // Opening order across all streams.
   };
+  // A dispatched run some agent may still be running.
+  struct Dispatched {
+    std::vector<std::string> agents;  // Source ids in agent_index order.
+    // Coordinator clock; CheckDeadlines() deals with the run from then on.
+    // 0: no deadline.
+    int64_t deadline_ns = 0;
+  };
+  // The open streams of one agent on which a control message was queued.
+  struct Delivery {
+    std::string source;
+    std::vector<std::shared_ptr<Channel>> channels;
+  };
   // options_.ingest, with the RunEnd hook in on_stored.
   IngestorOptions IngestOptions();
   // Rebuilds controls_ and dispatched_ from the store (constructor).
   void ResumeDispatchedRuns();
+  // The deadline of a run dispatched with `spec` (0 when run_end_grace
+  // disables deadlines).
+  int64_t DeadlineOf(const v1::RunSpec& spec) const;
   // Called after a RunEnd is stored: the agent's part is over; ends the run
   // when it was the last part running.
   void OnRunEnd(const v1::AgentMessage& message);
+  // With run_mutex_ held: when every one of `parts` (the stored parts of
+  // dispatched run `run_id`) has ended, forgets the run and, while it is
+  // current, ends it with their outcome. Returns whether they had ended.
+  bool EndIfAllPartsEnded(const std::string& run_id, const std::vector<DispatchedPart>& parts);
+  // With run_mutex_ held: the deadline of `run_id` passed and some of
+  // `parts` have not ended (see CheckDeadlines()). False when the store
+  // failed (the caller retries later).
+  bool EndOverdueRun(const std::string& run_id, int64_t deadline_ns,
+                     const std::vector<DispatchedPart>& parts);
+  // With run_mutex_ and mutex_ held: appends `stop` to the controls of those
+  // of `agents` whose latest run is stop's and not yet stopped, and queues
+  // it on their open streams. Returns where it was queued.
+  std::vector<Delivery> QueueStopLocked(const std::vector<std::string>& agents,
+                                        const v1::CoordinatorMessage& stop);
+  // The deadline thread: calls CheckDeadlines() at the earliest deadline.
+  void WatchDeadlines();
   // EndRun() with run_mutex_ held.
   absl::Status EndRunLocked(v1::RunState state);
   // Registers `channel` as a stream of `source` and writes the control
   // messages dispatched to `source` (a reconnecting agent gets its run).
   void Attach(const std::string& source, const std::shared_ptr<Channel>& channel);
   void Detach(const std::string& source, const std::shared_ptr<Channel>& channel);
-  // Writes `message` to every open stream of `source`; false when none took it.
-  bool SendControl(const std::vector<std::shared_ptr<Channel>>& channels,
-                   const v1::CoordinatorMessage& message, const std::string& source);
+  // Writes what is queued on the streams of `delivery` (or leaves it to the
+  // thread already writing one); false when none of them is open. Called
+  // without run_mutex_ and mutex_.
+  bool Deliver(const Delivery& delivery);
   bool Authorized(const grpc::ServerContext& context, const std::string& request_token) const;
   int64_t Now() const { return options_.now_ns(); }
 
@@ -210,7 +281,8 @@ class CoordinatorService final : public v1::Coordinator::Service {
   CoordinatorOptions options_;
 
   // One change of the current run or of a dispatched run at a time:
-  // StartRun, EndRun, DispatchRun, StopRun, OnRunEnd. Taken before mutex_.
+  // StartRun, EndRun, DispatchRun, StopRun, OnRunEnd, CheckDeadlines. Taken
+  // before mutex_; never held while writing to a stream.
   std::mutex run_mutex_;
   mutable std::mutex mutex_;
   std::map<std::string, std::string> source_of_peer_;  // Register: peer -> source.
@@ -224,9 +296,14 @@ class CoordinatorService final : public v1::Coordinator::Service {
   // then StopRun once stopped), written again when it reconnects; dropped
   // when the agent reports the end of that run.
   std::map<std::string, std::vector<v1::CoordinatorMessage>> controls_;
-  // Dispatched runs some agent may still be running: run id -> agents'
-  // source ids in agent_index order. Dropped when every agent reported.
-  std::map<std::string, std::vector<std::string>> dispatched_;
+  // Dispatched runs some agent may still be running, by run id. Dropped
+  // when every agent reported, or at the deadline.
+  std::map<std::string, Dispatched> dispatched_;
+  // Wakes the deadline thread (with mutex_): a deadline came or went, or
+  // stopping_ was set.
+  std::condition_variable deadlines_changed_;
+  bool stopping_ = false;  // Guarded by mutex_.
+  std::thread deadline_thread_;
 
   // Last, so it is destroyed first: its writer thread calls OnRunEnd(),
   // which uses the members above, until the Ingestor is gone.

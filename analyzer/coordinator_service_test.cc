@@ -3,14 +3,17 @@
 // same port and database (nothing lost, nothing stored twice), tokens, drop
 // reports recorded as findings, the run registry and clock offsets;
 // distributed runs: dispatch, StopRun, replay to reconnecting agents, the
-// run ending by itself when every agent reported its end, and all of it
-// across a coordinator restart.
+// run ending by itself when every agent reported its end, the deadline of a
+// run an agent never reports (injected clock), all of it across a
+// coordinator restart, and an agent stream that takes no data holding up
+// nothing but the thread writing to it.
 #include "analyzer/coordinator_service.h"
 
 #include <google/protobuf/util/time_util.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -41,7 +44,9 @@ std::string TempPath(const std::string& name) {
 // again simulate a kill and restart on the same port and database file.
 class Coordinator {
  public:
-  Coordinator(std::string db, std::string token) : db_(std::move(db)), token_(std::move(token)) {
+  Coordinator(std::string db, std::string token, CoordinatorOptions options = {})
+      : db_(std::move(db)), options_(std::move(options)) {
+    options_.token = std::move(token);
     Start();
   }
   ~Coordinator() { Stop(); }
@@ -50,7 +55,7 @@ class Coordinator {
     auto store = RunStore::Open(db_);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
-    service_ = std::make_unique<CoordinatorService>(*store_, CoordinatorOptions{.token = token_});
+    service_ = std::make_unique<CoordinatorService>(*store_, options_);
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:" + std::to_string(port_),
@@ -78,7 +83,7 @@ class Coordinator {
 
  private:
   std::string db_;
-  std::string token_;
+  CoordinatorOptions options_;
   int port_ = 0;
   std::unique_ptr<RunStore> store_;
   std::unique_ptr<CoordinatorService> service_;
@@ -614,6 +619,307 @@ TEST(CoordinatorServiceTest, SelfEndingWorksAcrossARestart) {
   coordinator.Start();
   EXPECT_EQ(coordinator.store().GetRun("r-2")->state, v1::RUN_STATE_ABORTED);
   EXPECT_EQ(coordinator.service().current_run(), "");
+}
+
+// The coordinator's clock, moved by hand (CoordinatorOptions::now_ns).
+class ManualClock {
+ public:
+  explicit ManualClock(int64_t ns) : ns_(ns) {}
+  void Set(int64_t ns) { ns_.store(ns); }
+  std::function<int64_t()> Function() {
+    return [this] { return ns_.load(); };
+  }
+
+ private:
+  std::atomic<int64_t> ns_;
+};
+
+constexpr int64_t kSecond = 1'000'000'000;
+constexpr int64_t kMillisecond = 1'000'000;
+// 2026-01-01T00:00:00Z.
+constexpr int64_t kT0 = 1'767'225'600 * kSecond;
+
+// Closed model: ramp 2 s to 4 users, hold 3 s, ramp 1.5 s to 2 users: 6.5 s.
+v1::Scenario RampScenario() {
+  v1::Scenario scenario;
+  scenario.set_name("ramps");
+  v1::Stage* up = scenario.mutable_closed()->add_stages();
+  up->set_target(4);
+  up->mutable_duration()->set_seconds(2);
+  up->mutable_hold()->set_seconds(3);
+  v1::Stage* down = scenario.mutable_closed()->add_stages();
+  down->set_target(2);
+  down->mutable_duration()->set_seconds(1);
+  down->mutable_duration()->set_nanos(500'000'000);
+  return scenario;
+}
+
+TEST(CoordinatorServiceTest, ARunWhoseAgentNeverReportsFailsAtItsDeadline) {
+  ManualClock clock(kT0);
+  Coordinator coordinator(TempPath("deadline.db"), "",
+                          {.now_ns = clock.Function(), .run_end_grace = std::chrono::seconds(30)});
+  CoordinatorService& service = coordinator.service();
+  RunStore& store = coordinator.store();
+  ControlledAgent a(coordinator.address(), "lg-a");
+  WaitForStreams(service, 1);
+  ControlledAgent b(coordinator.address(), "lg-b");
+  WaitForStreams(service, 2);
+  ASSERT_TRUE(
+      service
+          .DispatchRun(RampScenario(), {.run_id = "late-1", .start_delay = std::chrono::seconds(2)})
+          .ok());
+  ASSERT_EQ(b.WaitFor(1).size(), 1u);
+  ASSERT_TRUE(a.End("late-1", v1::RUN_STATE_COMPLETED));  // b never reports.
+
+  // Start + stages + grace.
+  const int64_t deadline = kT0 + 2 * kSecond + 6'500 * kMillisecond + 30 * kSecond;
+  clock.Set(deadline - kMillisecond);
+  service.CheckDeadlines();
+  EXPECT_EQ(store.GetRun("late-1")->state, v1::RUN_STATE_RUNNING);
+  EXPECT_EQ(service.current_run(), "late-1");
+  EXPECT_TRUE(store.ListFindings("late-1")->empty());
+
+  clock.Set(deadline);
+  service.CheckDeadlines();
+  absl::StatusOr<RunRecord> run = store.GetRun("late-1");
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_EQ(run->state, v1::RUN_STATE_FAILED);
+  EXPECT_EQ(run->ended_ns, deadline);
+  EXPECT_EQ(service.current_run(), "");
+  absl::StatusOr<std::vector<FindingRecord>> findings = store.ListFindings("late-1");
+  ASSERT_TRUE(findings.ok()) << findings.status();
+  ASSERT_EQ(findings->size(), 1u);
+  EXPECT_EQ((*findings)[0].kind, "run-deadline");
+  EXPECT_EQ((*findings)[0].severity, "critical");
+  EXPECT_EQ((*findings)[0].time_ns, deadline);
+  EXPECT_EQ((*findings)[0].message,
+            "agent lg-b never reported the end of its part by the deadline "
+            "2026-01-01T00:00:38.500Z (expected end 2026-01-01T00:00:08.500Z + grace 30s); "
+            "the run failed");
+
+  // The silent agent is stopped (its stream's thread writes the StopRun);
+  // the one that reported is not.
+  const std::vector<v1::CoordinatorMessage> got = b.WaitFor(2);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[1].stop().run_id(), "late-1");
+  EXPECT_NE(got[1].stop().reason().find("deadline"), std::string::npos) << got[1].stop().reason();
+  absl::StatusOr<std::vector<DispatchedPart>> parts = store.DispatchedParts("late-1");
+  ASSERT_TRUE(parts.ok()) << parts.status();
+  ASSERT_EQ(parts->size(), 2u);
+  EXPECT_FALSE((*parts)[0].stop.has_value());
+  EXPECT_TRUE((*parts)[1].stop.has_value());
+
+  // The coordinator no longer waits for the run; a late report is stored
+  // and changes nothing.
+  EXPECT_EQ(service.StopRun("late-1", "operator"),
+            absl::FailedPreconditionError(
+                "stop: run late-1 is over; none of its agents is still running it"));
+  ASSERT_TRUE(b.End("late-1", v1::RUN_STATE_ABORTED, "stopped by the coordinator"));
+  EXPECT_EQ(store.GetRun("late-1")->state, v1::RUN_STATE_FAILED);
+  EXPECT_EQ((*store.DispatchedParts("late-1"))[1].end_state, v1::RUN_STATE_ABORTED);
+  EXPECT_EQ(store.ListFindings("late-1")->size(), 1u);
+}
+
+TEST(CoordinatorServiceTest, ARunThatEndsInTimeIsNotTouchedByItsDeadline) {
+  ManualClock clock(kT0);
+  Coordinator coordinator(TempPath("deadline-in-time.db"), "", {.now_ns = clock.Function()});
+  CoordinatorService& service = coordinator.service();
+  RunStore& store = coordinator.store();
+  ControlledAgent a(coordinator.address(), "lg-a");
+  WaitForStreams(service, 1);
+  ASSERT_TRUE(service.DispatchRun(RampScenario(), {.run_id = "on-time"}).ok());
+  ASSERT_EQ(a.WaitFor(1).size(), 1u);
+  clock.Set(kT0 + 9 * kSecond);
+  ASSERT_TRUE(a.End("on-time", v1::RUN_STATE_COMPLETED));
+  EXPECT_EQ(store.GetRun("on-time")->state, v1::RUN_STATE_COMPLETED);
+
+  clock.Set(kT0 + 3600 * kSecond);  // Long past start + stages + the default 60 s.
+  service.CheckDeadlines();
+  absl::StatusOr<RunRecord> run = store.GetRun("on-time");
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_EQ(run->state, v1::RUN_STATE_COMPLETED);
+  EXPECT_EQ(run->ended_ns, kT0 + 9 * kSecond);
+  EXPECT_TRUE(store.ListFindings("on-time")->empty());
+  EXPECT_FALSE((*store.DispatchedParts("on-time"))[0].stop.has_value());
+}
+
+TEST(CoordinatorServiceTest, GraceZeroMeansNoDeadline) {
+  ManualClock clock(kT0);
+  Coordinator coordinator(TempPath("deadline-none.db"), "",
+                          {.now_ns = clock.Function(), .run_end_grace = std::chrono::seconds(0)});
+  CoordinatorService& service = coordinator.service();
+  ControlledAgent a(coordinator.address(), "lg-a");
+  WaitForStreams(service, 1);
+  ASSERT_TRUE(service.DispatchRun(RampScenario(), {.run_id = "patient"}).ok());
+  ASSERT_EQ(a.WaitFor(1).size(), 1u);
+
+  clock.Set(kT0 + 365 * 24 * 3600 * kSecond);
+  service.CheckDeadlines();
+  EXPECT_EQ(coordinator.store().GetRun("patient")->state, v1::RUN_STATE_RUNNING);
+  EXPECT_EQ(service.current_run(), "patient");
+  EXPECT_TRUE(coordinator.store().ListFindings("patient")->empty());
+  // Still dispatched: it can be stopped.
+  EXPECT_TRUE(service.StopRun("patient", "operator").ok());
+}
+
+TEST(CoordinatorServiceTest, AResumedRunKeepsItsDeadline) {
+  ManualClock clock(kT0);
+  const CoordinatorOptions options = {.now_ns = clock.Function(),
+                                      .run_end_grace = std::chrono::seconds(10)};
+  Coordinator coordinator(TempPath("deadline-restart.db"), "", options);
+  ControlledAgent a(coordinator.address(), "lg-a");
+  WaitForStreams(coordinator.service(), 1);
+  ControlledAgent b(coordinator.address(), "lg-b");
+  WaitForStreams(coordinator.service(), 2);
+  // Open model: ramp 1 s to 10/s and hold 2 s, then hold 4 s: 7 s.
+  v1::Scenario scenario;
+  scenario.set_name("open");
+  v1::Stage* ramp = scenario.mutable_open()->add_stages();
+  ramp->set_target(10);
+  ramp->mutable_duration()->set_seconds(1);
+  ramp->mutable_hold()->set_seconds(2);
+  v1::Stage* hold = scenario.mutable_open()->add_stages();
+  hold->set_target(10);
+  hold->mutable_hold()->set_seconds(4);
+  ASSERT_TRUE(
+      coordinator.service()
+          .DispatchRun(scenario, {.run_id = "resumed", .start_delay = std::chrono::seconds(1)})
+          .ok());
+  ASSERT_EQ(a.WaitFor(1).size(), 1u);
+  ASSERT_TRUE(a.End("resumed", v1::RUN_STATE_COMPLETED));
+  const int64_t deadline = kT0 + 1 * kSecond + 7 * kSecond + 10 * kSecond;
+
+  coordinator.Stop();
+  clock.Set(deadline - kMillisecond);
+  coordinator.Start();
+  coordinator.service().CheckDeadlines();
+  EXPECT_EQ(coordinator.store().GetRun("resumed")->state, v1::RUN_STATE_RUNNING);
+  EXPECT_EQ(coordinator.service().current_run(), "resumed");
+
+  // Past the deadline while no coordinator ran: the deadline thread ends
+  // the run as soon as the next one starts.
+  coordinator.Stop();
+  clock.Set(deadline);
+  coordinator.Start();
+  for (int tries = 0; tries < 2000; ++tries) {
+    if (coordinator.store().GetRun("resumed")->state == v1::RUN_STATE_FAILED &&
+        coordinator.service().current_run().empty()) {
+      break;
+    }
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  absl::StatusOr<RunRecord> run = coordinator.store().GetRun("resumed");
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_EQ(run->state, v1::RUN_STATE_FAILED);
+  EXPECT_EQ(run->ended_ns, deadline);
+  EXPECT_EQ(coordinator.service().current_run(), "");
+  absl::StatusOr<std::vector<FindingRecord>> findings = coordinator.store().ListFindings("resumed");
+  ASSERT_TRUE(findings.ok()) << findings.status();
+  ASSERT_EQ(findings->size(), 1u);
+  EXPECT_EQ((*findings)[0].kind, "run-deadline");
+  EXPECT_NE((*findings)[0].message.find("agent lg-b never reported"), std::string::npos)
+      << (*findings)[0].message;
+
+  // Stopped but never ended, lg-b's part is resumed by the next
+  // coordinator; its deadline has passed, and nothing more is recorded.
+  coordinator.Stop();
+  coordinator.Start();
+  coordinator.service().CheckDeadlines();
+  EXPECT_EQ(coordinator.store().GetRun("resumed")->state, v1::RUN_STATE_FAILED);
+  EXPECT_EQ(coordinator.store().ListFindings("resumed")->size(), 1u);
+}
+
+// A loadgen agent whose stream never reads: once the HTTP/2 window (64 KiB:
+// no BDP probing) is full, a write to it blocks until it reads or is
+// cancelled.
+class StuckAgent {
+ public:
+  StuckAgent(const std::string& address, const std::string& source) {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+    args.SetMaxReceiveMessageSize(-1);
+    stub_ = v1::Coordinator::NewStub(
+        grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+    grpc::ClientContext register_context;
+    v1::RegisterRequest request;
+    request.set_source_id(source);
+    request.set_kind(v1::AGENT_KIND_LOADGEN);
+    v1::RegisterResponse response;
+    registered_ = stub_->Register(&register_context, request, &response);
+    context_.AddMetadata("tpslab-source-id", source);
+    stream_ = stub_->Stream(&context_);
+  }
+  ~StuckAgent() {
+    context_.TryCancel();
+    v1::CoordinatorMessage ignored;
+    while (stream_->Read(&ignored)) {
+    }
+    stream_->Finish().IgnoreError();
+  }
+
+  const grpc::Status& registered() const { return registered_; }
+  bool Read(v1::CoordinatorMessage* message) { return stream_->Read(message); }
+
+ private:
+  std::unique_ptr<v1::Coordinator::Stub> stub_;
+  grpc::Status registered_;
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientReaderWriter<v1::AgentMessage, v1::CoordinatorMessage>> stream_;
+};
+
+TEST(CoordinatorServiceTest, AStuckAgentStreamHoldsUpNeitherStorageNorRunControl) {
+  Coordinator coordinator(TempPath("stuck.db"), "");
+  CoordinatorService& service = coordinator.service();
+  RunStore& store = coordinator.store();
+  // A RunSpec far beyond the stuck agent's window (and within b's 4 MiB
+  // message limit): writing it to lg-stuck blocks the dispatching thread.
+  v1::Scenario big = ClosedScenario(2);
+  big.mutable_data()->add_lines(std::string(size_t{2} << 20, 'x'));
+  std::atomic<bool> dispatched{false};
+  std::thread dispatch;
+  {
+    StuckAgent stuck(coordinator.address(), "lg-stuck");
+    ASSERT_TRUE(stuck.registered().ok()) << stuck.registered().error_message();
+    WaitForStreams(service, 1);
+    ControlledAgent b(coordinator.address(), "lg-b");
+    WaitForStreams(service, 2);
+
+    dispatch = std::thread([&] {
+      absl::StatusOr<std::vector<std::string>> agents =
+          service.DispatchRun(big, {.run_id = "stuck-1"});
+      EXPECT_TRUE(agents.ok()) << agents.status();
+      dispatched = true;
+    });
+    for (int tries = 0; tries < 2000 && service.current_run() != "stuck-1"; ++tries) {
+      std::this_thread::sleep_for(milliseconds(5));
+    }
+    ASSERT_EQ(service.current_run(), "stuck-1");
+
+    // b's end is stored and acked (OnRunEnd ran on the ingest writer
+    // thread) while the write to lg-stuck is still blocked.
+    ASSERT_TRUE(b.End("stuck-1", v1::RUN_STATE_COMPLETED));
+    EXPECT_TRUE((*store.DispatchedParts("stuck-1"))[1].ended());
+    EXPECT_EQ(store.GetRun("stuck-1")->state, v1::RUN_STATE_RUNNING);  // lg-stuck is running.
+    // b got its RunSpec all the same (from its own stream's thread).
+    const std::vector<v1::CoordinatorMessage> got = b.WaitFor(1);
+    ASSERT_FALSE(got.empty());
+    EXPECT_EQ(got[0].run().run_id(), "stuck-1");
+    // Run control goes on.
+    ASSERT_TRUE(service.StopRun("stuck-1", "operator").ok());
+    EXPECT_EQ(store.GetRun("stuck-1")->state, v1::RUN_STATE_ABORTED);
+    EXPECT_FALSE(dispatched);
+
+    // lg-stuck reads at last: its RunSpec, then the StopRun queued behind it.
+    v1::CoordinatorMessage message;
+    ASSERT_TRUE(stuck.Read(&message));
+    EXPECT_EQ(message.run().run_id(), "stuck-1");
+    EXPECT_EQ(message.run().scenario().data().lines(0).size(), size_t{2} << 20);
+    ASSERT_TRUE(stuck.Read(&message));
+    EXPECT_EQ(message.stop().run_id(), "stuck-1");
+    EXPECT_EQ(message.stop().reason(), "operator");
+  }  // On failure above, lg-stuck's stream is cancelled here, which ends the write.
+  dispatch.join();
+  EXPECT_TRUE(dispatched);
 }
 
 }  // namespace

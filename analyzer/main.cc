@@ -59,6 +59,10 @@ struct ServeOptions {
   // plaintext.
   std::string tls_cert;
   std::string tls_key;
+  // How long after its expected end a dispatched run waits for its agents'
+  // RunEnd before it fails (CoordinatorOptions::run_end_grace). Default
+  // 60 s; 0: no deadline.
+  std::chrono::nanoseconds run_end_grace = std::chrono::seconds(60);
 };
 
 // The gRPC credentials `options` ask for; errors name the file.
@@ -95,6 +99,7 @@ int Serve(const ServeOptions& options) {
   LiveLoad live;
   CoordinatorOptions coordinator_options;
   coordinator_options.token = options.token;
+  coordinator_options.run_end_grace = options.run_end_grace;
   coordinator_options.ingest.on_stored = live.Feeder();
   CoordinatorService service(**store, coordinator_options);
 
@@ -165,6 +170,9 @@ int main(int argc, char** argv) {
   command.add_option("--http-threads", serve.http_threads, "HTTP threads")->capture_default_str();
   command.add_option("--tls-cert", serve.tls_cert, "PEM certificate chain: gRPC over TLS");
   command.add_option("--tls-key", serve.tls_key, "PEM private key for --tls-cert");
+  app::AddDuration(command, "--run-end-grace", serve.run_end_grace,
+                   "A dispatched run fails when its agents have not all reported their end "
+                   "this long after its expected end (0s: never)");
 
   analyzer::pcap::AddPcapCommand(app);
   analyzer::pcap::AddCaptureCommand(app);

@@ -567,14 +567,15 @@ absl::StatusOr<bool> RunStore::Writer::InsertSample(const v1::AgentMessage& m,
             : absl::StrFormat("agent reported run state %d: %s", end.state(), end.reason());
     absl::StatusOr<Statement*> st = s.Prepare(
         "UPDATE dispatched_runs SET end_state = ?, end_reason = ?, ended_ns = ? "
-        "WHERE run_id = ? AND source_id = ? AND end_state = 0");
+        "WHERE run_id = ? AND source_id = ? AND end_state = ?");
     if (!st.ok()) return st.status();
     (*st)
         ->Bind(1, int64_t{state})
         .Bind(2, reason)
         .Bind(3, received_ns)
         .Bind(4, run_id)
-        .Bind(5, m.source_id());
+        .Bind(5, m.source_id())
+        .Bind(6, int64_t{v1::RUN_STATE_UNSPECIFIED});  // Not ended yet.
     if (absl::Status done = s.Done(**st, "record the end of a dispatched part"); !done.ok()) {
       return done;
     }
@@ -622,6 +623,11 @@ absl::StatusOr<int64_t> RunStore::Writer::InsertFinding(const FindingRecord& f) 
       .Bind(5, f.message);
   if (absl::Status done = s.Done(**st, "insert finding"); !done.ok()) return done;
   return sqlite3_last_insert_rowid(s.db_);
+}
+
+absl::Status RunStore::Writer::SetRunState(std::string_view run_id, v1::RunState state,
+                                           int64_t time_ns) {
+  return store_.UpdateRunState(run_id, state, time_ns);
 }
 
 absl::StatusOr<uint64_t> RunStore::Acked(std::string_view source_id) {
@@ -695,13 +701,25 @@ absl::Status RunStore::InsertRun(const RunRecord& run) {
 
 absl::Status RunStore::SetRunState(std::string_view run_id, v1::RunState state, int64_t time_ns) {
   std::lock_guard lock(mutex_);
+  return UpdateRunState(run_id, state, time_ns);
+}
+
+absl::Status RunStore::UpdateRunState(std::string_view run_id, v1::RunState state,
+                                      int64_t time_ns) {
   absl::StatusOr<Statement*> st = Prepare(
       "UPDATE runs SET state = ?1, "
-      "started_ns = CASE WHEN ?1 = 2 AND started_ns = 0 THEN ?2 ELSE started_ns END, "
-      "ended_ns = CASE WHEN ?1 >= 3 AND ended_ns = 0 THEN ?2 ELSE ended_ns END "
+      "started_ns = CASE WHEN ?1 = ?4 AND started_ns = 0 THEN ?2 ELSE started_ns END, "
+      "ended_ns = CASE WHEN ?1 IN (?5, ?6, ?7) AND ended_ns = 0 THEN ?2 ELSE ended_ns END "
       "WHERE run_id = ?3");
   if (!st.ok()) return st.status();
-  (*st)->Bind(1, int64_t{state}).Bind(2, time_ns).Bind(3, run_id);
+  (*st)
+      ->Bind(1, int64_t{state})
+      .Bind(2, time_ns)
+      .Bind(3, run_id)
+      .Bind(4, int64_t{v1::RUN_STATE_RUNNING})
+      .Bind(5, int64_t{v1::RUN_STATE_COMPLETED})
+      .Bind(6, int64_t{v1::RUN_STATE_ABORTED})
+      .Bind(7, int64_t{v1::RUN_STATE_FAILED});
   if (absl::Status done = Done(**st, "update run state"); !done.ok()) return done;
   if (sqlite3_changes(db_) == 0) {
     return absl::NotFoundError(absl::StrFormat("no run '%s'", run_id));
@@ -945,9 +963,12 @@ absl::Status RunStore::CreateDispatchedRun(const RunRecord& run,
 absl::StatusOr<int> RunStore::StopDispatchedRun(const v1::StopRun& stop) {
   std::lock_guard lock(mutex_);
   absl::StatusOr<Statement*> st = Prepare(
-      "UPDATE dispatched_runs SET stop = ? WHERE run_id = ? AND stop IS NULL AND end_state = 0");
+      "UPDATE dispatched_runs SET stop = ? WHERE run_id = ? AND stop IS NULL AND end_state = ?");
   if (!st.ok()) return st.status();
-  (*st)->BindBlob(1, stop.SerializeAsString()).Bind(2, stop.run_id());
+  (*st)
+      ->BindBlob(1, stop.SerializeAsString())
+      .Bind(2, stop.run_id())
+      .Bind(3, int64_t{v1::RUN_STATE_UNSPECIFIED});  // Not ended.
   if (absl::Status done = Done(**st, "record StopRun"); !done.ok()) return done;
   return sqlite3_changes(db_);
 }
@@ -976,43 +997,42 @@ absl::StatusOr<DispatchedPart> RunStore::ReadPart(const Statement& r) const {
   return part;
 }
 
-absl::StatusOr<std::vector<DispatchedPart>> RunStore::DispatchedParts(std::string_view run_id) {
-  std::lock_guard lock(mutex_);
-  static const std::string sql =
-      std::string(kPartColumns) + "WHERE d.run_id = ? ORDER BY d.agent_index";
+template <typename... Args>
+absl::StatusOr<std::vector<DispatchedPart>> RunStore::QueryParts(const char* sql,
+                                                                 std::string_view what,
+                                                                 const Args&... args) {
   std::vector<DispatchedPart> parts;
   absl::Status status = Query(
-      sql.c_str(), "read dispatched run",
+      sql, what,
       [&](const Statement& r) -> absl::Status {
         absl::StatusOr<DispatchedPart> part = ReadPart(r);
         if (!part.ok()) return part.status();
         parts.push_back(*std::move(part));
         return absl::OkStatus();
       },
-      run_id);
+      args...);
   if (!status.ok()) return status;
   return parts;
 }
 
+absl::StatusOr<std::vector<DispatchedPart>> RunStore::DispatchedParts(std::string_view run_id) {
+  std::lock_guard lock(mutex_);
+  static const std::string sql =
+      std::string(kPartColumns) + "WHERE d.run_id = ? ORDER BY d.agent_index";
+  return QueryParts(sql.c_str(), "read dispatched run", run_id);
+}
+
 absl::StatusOr<std::vector<DispatchedPart>> RunStore::PartsToResume() {
   std::lock_guard lock(mutex_);
-  // r.state 2: RUN_STATE_RUNNING.
+  // ?1: RUN_STATE_RUNNING; ?2: RUN_STATE_UNSPECIFIED, a part not ended.
   static const std::string sql =
       std::string(kPartColumns) +
-      "JOIN runs r ON r.run_id = d.run_id WHERE r.state = 2 OR (d.stop IS NOT NULL AND "
-      "d.end_state = 0 AND NOT EXISTS (SELECT 1 FROM dispatched_runs n WHERE n.source_id = "
+      "JOIN runs r ON r.run_id = d.run_id WHERE r.state = ?1 OR (d.stop IS NOT NULL AND "
+      "d.end_state = ?2 AND NOT EXISTS (SELECT 1 FROM dispatched_runs n WHERE n.source_id = "
       "d.source_id AND n.dispatched_ns > d.dispatched_ns)) "
       "ORDER BY d.dispatched_ns, d.run_id, d.agent_index";
-  std::vector<DispatchedPart> parts;
-  absl::Status status =
-      Query(sql.c_str(), "read dispatched runs to resume", [&](const Statement& r) -> absl::Status {
-        absl::StatusOr<DispatchedPart> part = ReadPart(r);
-        if (!part.ok()) return part.status();
-        parts.push_back(*std::move(part));
-        return absl::OkStatus();
-      });
-  if (!status.ok()) return status;
-  return parts;
+  return QueryParts(sql.c_str(), "read dispatched runs to resume", int64_t{v1::RUN_STATE_RUNNING},
+                    int64_t{v1::RUN_STATE_UNSPECIFIED});
 }
 
 }  // namespace tpslab::analyzer

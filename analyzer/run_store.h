@@ -174,6 +174,9 @@ class RunStore {
                             uint64_t newly, int64_t time_ns);
     // Appends a finding; returns its id.
     absl::StatusOr<int64_t> InsertFinding(const FindingRecord& finding);
+    // RunStore::SetRunState() inside the transaction (e.g. a run's end
+    // together with the finding that explains it).
+    absl::Status SetRunState(std::string_view run_id, v1::RunState state, int64_t time_ns);
 
    private:
     friend class RunStore;
@@ -195,6 +198,9 @@ class RunStore {
 
   // Runs.
   absl::Status CreateRun(const RunRecord& run);  // AlreadyExists for a known id.
+  // Sets the run's state; RUNNING also sets started_ns and a final state
+  // (COMPLETED, ABORTED, FAILED) ended_ns to `time_ns` unless already set.
+  // NotFound names an unknown id.
   absl::Status SetRunState(std::string_view run_id, v1::RunState state, int64_t time_ns);
   absl::StatusOr<std::vector<RunRecord>> ListRuns();          // Newest first.
   absl::StatusOr<RunRecord> GetRun(std::string_view run_id);  // NotFound names the id.
@@ -253,6 +259,8 @@ class RunStore {
   // Inserts a row into runs (AlreadyExists for a known id). The caller holds
   // mutex_.
   absl::Status InsertRun(const RunRecord& run);
+  // SetRunState() with mutex_ held by the caller.
+  absl::Status UpdateRunState(std::string_view run_id, v1::RunState state, int64_t time_ns);
   absl::Status Exec(const char* sql);
   absl::Status Error(std::string_view what) const;
   // Steps a statement that returns no rows and resets it.
@@ -272,6 +280,12 @@ class RunStore {
   // The part of a row of kPartColumns (DataLoss naming it when its messages
   // do not parse).
   absl::StatusOr<DispatchedPart> ReadPart(const Statement& row) const;
+  // Runs the query `sql` (kPartColumns, then the rest) with `args` and reads
+  // every row with ReadPart(). The caller holds mutex_. Defined in
+  // run_store.cc.
+  template <typename... Args>
+  absl::StatusOr<std::vector<DispatchedPart>> QueryParts(const char* sql, std::string_view what,
+                                                         const Args&... args);
   // The AgentMessage in `column` of a samples row whose columns 0 and 1 are
   // source_id and sequence (DataLoss naming them when it does not parse).
   absl::StatusOr<v1::AgentMessage> ParsePayload(const Statement& row, int column) const;

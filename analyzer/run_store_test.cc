@@ -260,6 +260,58 @@ TEST(RunStoreTest, RunsAgentsFindingsAndLoadIntervals) {
   EXPECT_EQ((*loads)[0].interval.transactions(0).count(), 100u);
 }
 
+TEST(RunStoreTest, ARunEndsTogetherWithTheFindingThatExplainsIt) {
+  auto store = RunStore::Open(TempPath("run-end-finding.db"));
+  ASSERT_TRUE(store.ok()) << store.status();
+  RunStore& s = **store;
+  ASSERT_TRUE(s.CreateRun({.run_id = "r", .state = v1::RUN_STATE_PENDING, .created_ns = 1}).ok());
+  ASSERT_TRUE(s.SetRunState("r", v1::RUN_STATE_RUNNING, 10).ok());
+  const FindingRecord finding{.run_id = "r",
+                              .time_ns = 90,
+                              .severity = "critical",
+                              .kind = "run-deadline",
+                              .message = "agent b never reported"};
+
+  // Rolled back together: neither the state nor the finding.
+  EXPECT_EQ(s.InTransaction([&](RunStore::Writer& w) -> absl::Status {
+    if (absl::Status st = w.InsertFinding(finding).status(); !st.ok()) return st;
+    if (absl::Status st = w.SetRunState("r", v1::RUN_STATE_FAILED, 90); !st.ok()) {
+      return st;
+    }
+    return w.SetRunState("nope", v1::RUN_STATE_FAILED, 90);
+  }),
+            absl::NotFoundError("no run 'nope'"));
+  EXPECT_EQ(s.GetRun("r")->state, v1::RUN_STATE_RUNNING);
+  EXPECT_EQ(s.GetRun("r")->ended_ns, 0);
+  EXPECT_TRUE(s.ListFindings("r")->empty());
+
+  ASSERT_TRUE(s.InTransaction([&](RunStore::Writer& w) -> absl::Status {
+                 if (absl::Status st = w.InsertFinding(finding).status(); !st.ok()) return st;
+                 return w.SetRunState("r", v1::RUN_STATE_FAILED, 90);
+               }).ok());
+  absl::StatusOr<RunRecord> run = s.GetRun("r");
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_EQ(run->state, v1::RUN_STATE_FAILED);
+  EXPECT_EQ(run->started_ns, 10);  // Set by RUNNING, kept.
+  EXPECT_EQ(run->ended_ns, 90);    // Set by the first final state only.
+  ASSERT_TRUE(s.SetRunState("r", v1::RUN_STATE_ABORTED, 95).ok());
+  EXPECT_EQ(s.GetRun("r")->ended_ns, 90);
+  ASSERT_EQ(s.ListFindings("r")->size(), 1u);
+  EXPECT_EQ((*s.ListFindings("r"))[0].kind, "run-deadline");
+
+  // Each final state sets ended_ns; PENDING sets neither time.
+  for (v1::RunState state :
+       {v1::RUN_STATE_COMPLETED, v1::RUN_STATE_ABORTED, v1::RUN_STATE_FAILED}) {
+    const std::string id = RunStateName(state);
+    ASSERT_TRUE(s.CreateRun({.run_id = id}).ok());
+    ASSERT_TRUE(s.SetRunState(id, v1::RUN_STATE_PENDING, 5).ok());
+    EXPECT_EQ(s.GetRun(id)->started_ns, 0);
+    ASSERT_TRUE(s.SetRunState(id, state, 7).ok());
+    EXPECT_EQ(s.GetRun(id)->started_ns, 0) << id;
+    EXPECT_EQ(s.GetRun(id)->ended_ns, 7) << id;
+  }
+}
+
 TEST(RunStoreTest, HostProcessAndCheckSamplesInCoordinatorTimeOrder) {
   auto store = RunStore::Open(TempPath("decoded.db"));
   ASSERT_TRUE(store.ok());
